@@ -1,0 +1,190 @@
+import { Agent, request } from 'node:http';
+import WebSocket from 'ws';
+
+/**
+ * The benchmark's clients: many graphql-ws (graphql-transport-ws protocol) subscribers in this one
+ * process, written directly on `ws` so the client side costs as little CPU as possible, and a
+ * keep-alive HTTP sender. The ceiling server speaks the same subset of the protocol, so both sides
+ * of the comparison pay exactly the same client cost per delivery.
+ */
+
+export interface Delivery {
+  seq: number;
+  body: string;
+}
+
+export type OnDelivery = (subscriber: Subscriber, delivery: Delivery, receivedAt: number) => void;
+
+export class Subscriber {
+  private socket: WebSocket | null = null;
+  /** Seq of the last delivery; -1 before the first. */
+  lastSeq = -1;
+  deliveries = 0;
+  /** Deliveries whose seq was not lastSeq + 1 (something was skipped). */
+  gaps = 0;
+  /** Deliveries whose seq was <= lastSeq (duplicate or out of order). */
+  backwards = 0;
+  /** Error payloads, error/complete messages, unexpected closes. */
+  problems: string[] = [];
+  closed = false;
+
+  constructor(
+    readonly index: number,
+    private readonly url: string,
+    private readonly token: string | null,
+    private readonly onDelivery: OnDelivery,
+  ) {}
+
+  /** Opens the socket and completes the connection_init / connection_ack handshake. */
+  connect(timeoutMs = 20_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(this.url, 'graphql-transport-ws', { perMessageDeflate: false });
+      this.socket = socket;
+      let acked = false;
+      const timer = setTimeout(() => {
+        socket.terminate();
+        reject(new Error(`subscriber ${this.index}: no connection_ack within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.on('open', () => {
+        socket.send(JSON.stringify({ type: 'connection_init', payload: this.token ? { authToken: this.token } : {} }));
+      });
+      socket.on('message', (data: Buffer) => {
+        const message = JSON.parse(data.toString()) as {
+          type: string;
+          id?: string;
+          payload?: { data?: { messageAdded?: Delivery } | null; errors?: { message: string }[] } | { message: string }[];
+        };
+        switch (message.type) {
+          case 'next': {
+            const at = performance.now();
+            const payload = message.payload as { data?: { messageAdded?: Delivery } | null; errors?: { message: string }[] };
+            if (payload.errors?.length) this.problems.push(`errors: ${JSON.stringify(payload.errors)}`);
+            const delivery = payload.data?.messageAdded;
+            if (!delivery) return;
+            if (this.lastSeq >= 0) {
+              if (delivery.seq <= this.lastSeq) this.backwards++;
+              else if (delivery.seq !== this.lastSeq + 1) this.gaps++;
+            }
+            if (delivery.seq > this.lastSeq) this.lastSeq = delivery.seq;
+            this.deliveries++;
+            this.onDelivery(this, delivery, at);
+            return;
+          }
+          case 'connection_ack':
+            acked = true;
+            clearTimeout(timer);
+            resolve();
+            return;
+          case 'ping':
+            socket.send('{"type":"pong"}');
+            return;
+          case 'pong':
+            return;
+          case 'error':
+            this.problems.push(`error: ${JSON.stringify(message.payload)}`);
+            return;
+          case 'complete':
+            this.problems.push('complete');
+            return;
+          default:
+            this.problems.push(`unexpected message ${message.type}`);
+        }
+      });
+      socket.on('error', (error) => {
+        if (!acked) {
+          clearTimeout(timer);
+          reject(error);
+        } else this.problems.push(`socket error: ${error.message}`);
+      });
+      socket.on('close', (code, reason) => {
+        this.closed = true;
+        if (!acked) {
+          clearTimeout(timer);
+          reject(new Error(`subscriber ${this.index}: closed before ack: ${code} ${reason.toString()}`));
+        } else if (!this.closing) this.problems.push(`closed ${code} ${reason.toString()}`);
+      });
+    });
+  }
+
+  private closing = false;
+
+  subscribe(query: string, variables: Record<string, unknown>): void {
+    this.socket!.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
+  }
+
+  /** Closes the socket; resolves once closed (terminates after timeoutMs). */
+  close(timeoutMs = 5000): Promise<void> {
+    const socket = this.socket;
+    this.closing = true;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, timeoutMs);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.close(1000, 'bench done');
+    });
+  }
+}
+
+export interface HttpResult {
+  status: number;
+  json: unknown;
+}
+
+/** A keep-alive HTTP client for POST /graphql (one connection per request in flight, reused). */
+export function createPoster(url: string, maxSockets: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  const target = new URL(url);
+  const post = (body: string, token: string | null, timeoutMs = 30_000): Promise<HttpResult> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/graphql-response+json, application/json',
+            'content-length': Buffer.byteLength(body),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            try {
+              resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
+            } catch {
+              reject(new Error(`HTTP ${res.statusCode}: not JSON: ${text.slice(0, 200)}`));
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  /** A GraphQL operation; throws on transport errors or GraphQL errors, returns data. */
+  const graphql = async <Data>(query: string, variables: Record<string, unknown>, token: string | null): Promise<Data> => {
+    const { status, json } = await post(JSON.stringify({ query, variables }), token);
+    const result = json as { data?: Data; errors?: { message: string; extensions?: { code?: string } }[] };
+    if (result.errors?.length || !result.data) {
+      throw new Error(`GraphQL ${status}: ${JSON.stringify(result.errors ?? result).slice(0, 500)}`);
+    }
+    return result.data;
+  };
+
+  return { post, graphql, close: () => agent.destroy() };
+}

@@ -1,0 +1,564 @@
+/**
+ * `npm run bench`: the fan-out benchmark of issue 4. For each backend and each S it starts a server
+ * in a child process, connects S graphql-ws subscribers (each its own user) to `messageAdded` of one
+ * room, has one sender POST M `sendMessage` mutations with at most W in flight, and prints one JSON
+ * line of figures. A bare `ws` broadcast server doing the same traffic runs first as the ceiling, and
+ * each Parley line carries its deliveries/s and p99 as ratios of the ceiling's.
+ *
+ * Options (flags or environment; flags win):
+ *   --s=10,100,1000          BENCH_S        subscriber counts
+ *   --backend=embedded,postgres  BENCH_BACKEND  which Parley backends (embedded, postgres); the ceiling always runs
+ *   --m=2000                 BENCH_M        messages per run (default 2000, 200 when S >= 1000)
+ *   --w=32                   BENCH_W        sends in flight
+ *   --warmup=N               BENCH_WARMUP   warm-up messages before each measured run (default M/10, at most 200)
+ *   --ceiling=0              BENCH_CEILING  skip the ceiling (no ratios then)
+ *   --cpu-prof=DIR           BENCH_CPU_PROF run the Parley child with --cpu-prof into DIR
+ *   BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL
+ *   (default redis://127.0.0.1:6379), BENCH_VERBOSE=1 (server logs on stderr).
+ * JSON lines go to stdout, progress to stderr.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { createPoster, Subscriber, type Delivery } from './clients.js';
+import { cpuSecondsOf, machineCpu, memoryOf, resetPeakRss, sampleRss, startChild, type ServerChild } from './processes.js';
+import { pool, quantiles, round, sleep, waitFor } from './stats.js';
+
+// ---------------------------------------------------------------------------------------------- options
+
+function option(name: string, fallback: string): string {
+  const flag = process.argv.slice(2).find((arg) => arg.startsWith(`--${name}=`));
+  if (flag) return flag.slice(name.length + 3);
+  return process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] || fallback;
+}
+
+const positive = (text: string, what: string) => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${what} must be a positive integer, got "${text}"`);
+  return value;
+};
+
+const subscriberCounts = option('s', '10,100,1000')
+  .split(',')
+  .map((text) => positive(text.trim(), 'S'))
+  .sort((a, b) => a - b);
+const backendNames = option('backend', 'embedded,postgres')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
+for (const name of backendNames) {
+  if (!['embedded', 'postgres'].includes(name)) throw new Error(`unknown backend "${name}" (embedded, postgres)`);
+}
+const fixedM = option('m', '');
+const messagesFor = (s: number) => (fixedM ? positive(fixedM, 'M') : s >= 1000 ? 200 : 2000);
+const inFlight = positive(option('w', '32'), 'W');
+const warmupOption = option('warmup', '');
+/** Warm-up messages before the measured ones (JIT, caches, connection pools): a tenth of M, at most 200. */
+const warmupFor = (m: number) => (warmupOption ? Number(warmupOption) : Math.min(200, Math.ceil(m / 10)));
+const runCeiling = option('ceiling', '1') !== '0';
+const cpuProfDir = option('cpu-prof', '');
+const databaseAdminUrl = process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+const maxMinutes = Number(process.env.BENCH_MAX_MINUTES || 40);
+
+const log = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+
+// Whatever happens, children do not outlive the benchmark, and the run ends.
+const children = new Set<ServerChild>();
+process.on('exit', () => {
+  for (const child of children) child.child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+setTimeout(() => {
+  log(`giving up after ${maxMinutes} minutes`);
+  process.exit(2);
+}, maxMinutes * 60_000).unref();
+
+// -------------------------------------------------------------------------------------------- targets
+
+/** What a run needs from a server: identities, a room, and the texts of the operations. */
+interface Setup {
+  senderToken: string | null;
+  subscriberTokens: (string | null)[];
+  subscription: { query: string; variables: Record<string, unknown> };
+  /** The JSON body of the HTTP request that sends a message with this body and idempotency key. */
+  sendRequest(body: string, clientMessageId: string): string;
+}
+
+interface Target {
+  backend: string;
+  server: ServerChild;
+  prepare(subscribers: number): Promise<Setup>;
+  close(): Promise<void>;
+}
+
+const SEND = 'mutation BenchSend($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }';
+const SUBSCRIBE =
+  'subscription BenchMessages($roomId: ID!) { messageAdded(roomId: $roomId) { id seq body createdAt author { id username } } }';
+const SIGN_UP = 'mutation BenchSignUp($input: SignUpInput!) { signUp(input: $input) { token user { id } } }';
+const CREATE_ROOM = 'mutation BenchRoom($input: CreateRoomInput!) { createRoom(input: $input) { id } }';
+const ADD_MEMBERS =
+  'mutation BenchAdd($roomId: ID!, $userIds: [ID!]!) { addMembers(roomId: $roomId, userIds: $userIds) { role } }';
+const MAX_USERS_PER_CALL = 100;
+/** A send answered later than this counts as failed (it is not retried). */
+const SEND_TIMEOUT_MS = 120_000;
+
+async function startCeiling(): Promise<Target> {
+  const server = await startChild('bench/ceiling-server.ts', {}, { marker: 'ceiling listening', label: 'ceiling' });
+  children.add(server);
+  return {
+    backend: 'ceiling',
+    server,
+    prepare: async (subscribers) => ({
+      senderToken: null,
+      subscriberTokens: Array.from({ length: subscribers }, () => null),
+      subscription: { query: SUBSCRIBE, variables: { roomId: 'ceiling' } },
+      sendRequest: (body, clientMessageId) =>
+        JSON.stringify({ query: SEND, variables: { input: { roomId: 'ceiling', body, clientMessageId } } }),
+    }),
+    close: async () => {
+      await server.stop();
+      children.delete(server);
+    },
+  };
+}
+
+async function startParley(backend: 'embedded' | 'postgres'): Promise<Target> {
+  const scratch = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+  const env: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: scratch,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'info',
+  };
+  const cleanups: (() => Promise<void>)[] = [async () => rmSync(scratch, { recursive: true, force: true })];
+  let server: ServerChild | undefined;
+  try {
+    if (backend === 'postgres') {
+      const name = `parley_bench_${randomBytes(6).toString('hex')}`;
+      await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
+      cleanups.push(async () => {
+        await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      });
+      const url = new URL(databaseAdminUrl);
+      url.pathname = `/${name}`;
+      const prefix = `parley-bench-${randomBytes(6).toString('hex')}:`;
+      cleanups.push(() => deleteRedisKeys(prefix));
+      Object.assign(env, { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
+    }
+    // One folder per server: V8 writes a profile per thread (main thread: the largest, `*.0.001.cpuprofile`).
+    const profileDir = cpuProfDir ? join(resolve(cpuProfDir), `${backend}-${new Date().toISOString().replace(/[:.]/g, '-')}`) : '';
+    if (profileDir) log(`${backend}: CPU profiles go to ${profileDir}`);
+    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    server = await startChild('src/main.ts', env, { marker: 'GraphiQL', label: backend, nodeArgs });
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    throw error;
+  }
+  children.add(server);
+  const poster = createPoster(server.url, 8);
+  const users: { id: string; token: string }[] = [];
+  const tag = randomBytes(3).toString('hex');
+  const ensureUsers = async (count: number) => {
+    const missing = count - users.length;
+    if (missing <= 0) return;
+    log(`${backend}: signing up ${missing} users`);
+    const created: { id: string; token: string }[] = new Array(missing);
+    const first = users.length;
+    await pool(missing, 4, async (k) => {
+      const data = await poster.graphql<{ signUp: { token: string; user: { id: string } } }>(
+        SIGN_UP,
+        { input: { username: `b${tag}_${first + k}`, password: 'bench password 1234' } },
+        null,
+      );
+      created[k] = { id: data.signUp.user.id, token: data.signUp.token };
+    });
+    users.push(...created);
+  };
+  return {
+    backend: backend === 'postgres' ? 'postgres+redis' : backend,
+    server,
+    prepare: async (subscribers) => {
+      await ensureUsers(subscribers + 1);
+      const [sender, ...others] = users.slice(0, subscribers + 1);
+      const members = others.map((user) => user.id);
+      const room = await poster.graphql<{ createRoom: { id: string } }>(
+        CREATE_ROOM,
+        { input: { name: `bench ${subscribers}`, visibility: 'PRIVATE', memberIds: members.slice(0, MAX_USERS_PER_CALL) } },
+        sender!.token,
+      );
+      const roomId = room.createRoom.id;
+      for (let from = MAX_USERS_PER_CALL; from < members.length; from += MAX_USERS_PER_CALL) {
+        await poster.graphql(ADD_MEMBERS, { roomId, userIds: members.slice(from, from + MAX_USERS_PER_CALL) }, sender!.token);
+      }
+      return {
+        senderToken: sender!.token,
+        subscriberTokens: others.map((user) => user.token),
+        subscription: { query: SUBSCRIBE, variables: { roomId } },
+        sendRequest: (body, clientMessageId) => JSON.stringify({ query: SEND, variables: { input: { roomId, body, clientMessageId } } }),
+      };
+    },
+    close: async () => {
+      poster.close();
+      await server.stop();
+      children.delete(server);
+      for (const cleanup of cleanups.reverse()) {
+        await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
+      }
+    },
+  };
+}
+
+async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseAdminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    let rounds = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0' && ++rounds < 10_000);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function checkBackendReachable(backend: string): Promise<string | null> {
+  if (backend !== 'postgres+redis') return null;
+  try {
+    await withAdmin((client) => client.query('SELECT 1'));
+  } catch (error) {
+    return `PostgreSQL at ${databaseAdminUrl} unreachable: ${(error as Error).message}`;
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    return `Redis at ${redisUrl} unreachable: ${(error as Error).message}`;
+  } finally {
+    redis.disconnect();
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------------------------------------ run
+
+interface Figures {
+  backend: string;
+  S: number;
+  M: number;
+  W: number;
+  sendsPerS: number;
+  deliveriesPerS: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  sendLatencyMs: { p50: number; p99: number; max: number };
+  expected: number;
+  received: number;
+  lost: number;
+  duplicates: number;
+  outOfOrder: number;
+  gaps: number;
+  sendErrors: number;
+  sendRetries: number;
+  subscriberProblems: number;
+  firstProblem?: string;
+  durationS: number;
+  serverRssPeakMB: number;
+  serverRssBeforeMB: number;
+  /** CPU over the measured phase in percent of one core (the machine has 2: 200 = saturated). */
+  cpuPct: { server: number; client: number; rest: number };
+  loadAvg1m: number;
+  [extra: string]: unknown;
+}
+
+/** Sends count messages, at most window in flight; resolves when every send has answered. */
+async function sendWindowed(
+  count: number,
+  window: number,
+  send: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(window, count) }, async () => {
+      while (next < count) await send(next++);
+    }),
+  );
+}
+
+async function runOne(target: Target, S: number, M: number, W: number): Promise<Figures> {
+  const { backend, server } = target;
+  log(`${backend} S=${S} M=${M} W=${W}: preparing`);
+  const setup = await target.prepare(S);
+  const poster = createPoster(server.url, W);
+  resetPeakRss(server.pid);
+  const rssBefore = memoryOf(server.pid).rssMB;
+  const rss = sampleRss(server.pid);
+
+  // What the subscribers receive, routed by body: "p:" probes, "w:" warm-up, "m:<i>" measured message i.
+  const sendStart = new Float64Array(M);
+  const sendLatency = new Float64Array(M);
+  const latencies = new Float64Array(S * M);
+  const seen = new Uint8Array(S * M);
+  let received = 0;
+  let duplicates = 0;
+  let lastDeliveryAt = 0;
+  let warmReceived = 0;
+  const onDelivery = (subscriber: Subscriber, delivery: Delivery, at: number) => {
+    const body = delivery.body;
+    if (body.charCodeAt(0) === 109 /* m */) {
+      const index = Number(body.slice(2));
+      const slot = subscriber.index * M + index;
+      if (seen[slot]) {
+        duplicates++;
+        return;
+      }
+      seen[slot] = 1;
+      latencies[received++] = at - sendStart[index]!;
+      lastDeliveryAt = at;
+    } else if (body.charCodeAt(0) === 119 /* w */) warmReceived++;
+  };
+
+  const subscribers = Array.from({ length: S }, (_, index) => new Subscriber(index, server.wsUrl, setup.subscriberTokens[index]!, onDelivery));
+  let sendErrors = 0;
+  let sendRetries = 0;
+  let firstSendError: string | undefined;
+  const runTag = randomBytes(4).toString('hex');
+  const sendFailures = new Map<string, number>();
+  const noteFailure = (text: string) => sendFailures.set(text.slice(0, 120), (sendFailures.get(text.slice(0, 120)) ?? 0) + 1);
+  /**
+   * Sends one message. Like a real client it sends a clientMessageId and retries a send whose
+   * connection failed (a keep-alive socket closed under it, ECONNRESET): the id makes the retry
+   * return the original message instead of a duplicate. GraphQL errors are not retried.
+   */
+  const send = async (body: string) => {
+    const request = setup.sendRequest(body, `${runTag}-${body}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { status, json } = await poster.post(request, setup.senderToken, SEND_TIMEOUT_MS);
+        const result = json as { data?: { sendMessage?: { seq?: number } } | null; errors?: unknown[] };
+        if (status !== 200 || result.errors?.length || typeof result.data?.sendMessage?.seq !== 'number') {
+          throw new Error(`HTTP ${status}: ${JSON.stringify(json).slice(0, 300)}`);
+        }
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        // Only a connection that failed before the request was read is retried; a timed-out request
+        // may still be queued in the server, and retrying it would add load.
+        const retryable = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE'].includes(code) || (error as Error).message === 'socket hang up';
+        noteFailure(`${retryable && attempt < 4 ? 'retried: ' : ''}${(error as Error).message}`);
+        if (retryable && attempt < 4) {
+          sendRetries++;
+          continue;
+        }
+        sendErrors++;
+        firstSendError ??= (error as Error).message;
+        return;
+      }
+    }
+  };
+
+  try {
+    log(`${backend} S=${S}: connecting ${S} subscribers`);
+    await pool(S, 50, async (index) => {
+      const subscriber = subscribers[index]!;
+      await subscriber.connect();
+      subscriber.subscribe(setup.subscription.query, setup.subscription.variables);
+    });
+
+    // Subscriptions start listening asynchronously: probe until every subscriber receives one.
+    let probes = 0;
+    const allListening = () => subscribers.every((subscriber) => subscriber.deliveries > 0);
+    while (!allListening()) {
+      if (++probes > 60) throw new Error(`only ${subscribers.filter((s) => s.deliveries > 0).length}/${S} subscribers received a probe`);
+      await send(`p:${probes}`);
+      if (sendErrors > 0) throw new Error(`probe send failed: ${firstSendError}`);
+      await waitFor(allListening, 1000);
+    }
+    const warmup = Math.min(warmupFor(M), M);
+    if (warmup > 0) {
+      log(`${backend} S=${S}: warming up with ${warmup} messages`);
+      await sendWindowed(warmup, W, (index) => send(`w:${index}`));
+      await waitFor(() => warmReceived >= warmup * S, 60_000);
+      if (sendErrors > 0) throw new Error(`warm-up send failed: ${firstSendError}`);
+    }
+    const retriesBefore = sendRetries;
+    firstSendError = undefined;
+    sendFailures.clear();
+    const problemsBefore = subscribers.map((subscriber) => subscriber.problems.length);
+    const gapsBefore = subscribers.reduce((sum, subscriber) => sum + subscriber.gaps, 0);
+    const backwardsBefore = subscribers.reduce((sum, subscriber) => sum + subscriber.backwards, 0);
+    await sleep(300);
+
+    // ------------------------------------------------------------------------------- measured phase
+    log(`${backend} S=${S}: sending ${M} messages, ${W} in flight`);
+    const serverCpu0 = cpuSecondsOf(server.pid);
+    const machine0 = machineCpu();
+    const client0 = process.cpuUsage();
+    const window0 = process.hrtime.bigint() / 1000n;
+    const t0 = performance.now();
+    let lastSendDone = t0;
+    await sendWindowed(M, W, async (index) => {
+      const start = performance.now();
+      sendStart[index] = start;
+      await send(`m:${index}`);
+      const end = performance.now();
+      sendLatency[index] = end - start;
+      if (end > lastSendDone) lastSendDone = end;
+    });
+    // Wait for the stragglers: until everything arrived, or nothing arrived for 15 s.
+    const expected = S * M;
+    let progressAt = performance.now();
+    let progress = received;
+    while (received < expected) {
+      await sleep(20);
+      if (received !== progress) {
+        progress = received;
+        progressAt = performance.now();
+      } else if (performance.now() - progressAt > 15_000) break;
+    }
+    const end = received === expected ? lastDeliveryAt : Math.max(lastDeliveryAt, lastSendDone);
+    const serverCpu = cpuSecondsOf(server.pid) - serverCpu0;
+    const machine1 = machineCpu();
+    const client = process.cpuUsage(client0);
+    const elapsedS = (end - t0) / 1000;
+    const wallS = (performance.now() - t0) / 1000;
+    const clientCpu = (client.user + client.system) / 1e6;
+    const machineBusy = machine1.busy - machine0.busy;
+
+    const [p50, p95, p99, max] = quantiles(latencies, received, [0.5, 0.95, 0.99, 1]);
+    const [s50, s99, smax] = quantiles(sendLatency, M, [0.5, 0.99, 1]);
+    const problems = subscribers.flatMap((subscriber, index) => subscriber.problems.slice(problemsBefore[index]));
+    const peak = Math.max(rss.stop(), memoryOf(server.pid).hwmMB);
+    return {
+      backend,
+      S,
+      M,
+      W,
+      sendsPerS: round(M / ((lastSendDone - t0) / 1000)),
+      deliveriesPerS: round(received / elapsedS),
+      latencyMs: { p50: round(p50!), p95: round(p95!), p99: round(p99!), max: round(max!) },
+      sendLatencyMs: { p50: round(s50!), p99: round(s99!), max: round(smax!) },
+      expected,
+      received,
+      lost: expected - received,
+      duplicates,
+      outOfOrder: subscribers.reduce((sum, subscriber) => sum + subscriber.backwards, 0) - backwardsBefore,
+      gaps: subscribers.reduce((sum, subscriber) => sum + subscriber.gaps, 0) - gapsBefore,
+      sendErrors,
+      sendRetries: sendRetries - retriesBefore,
+      ...(sendFailures.size ? { sendFailures: Object.fromEntries(sendFailures) } : {}),
+      subscriberProblems: problems.length,
+      ...(problems.length || firstSendError ? { firstProblem: (problems[0] ?? firstSendError)!.slice(0, 300) } : {}),
+      durationS: round(elapsedS),
+      serverRssPeakMB: round(peak),
+      serverRssBeforeMB: round(rssBefore),
+      cpuPct: {
+        server: round((100 * serverCpu) / wallS),
+        client: round((100 * clientCpu) / wallS),
+        // Everything else on the machine: PostgreSQL and Redis, and any other load.
+        rest: round((100 * (machineBusy - serverCpu - clientCpu)) / wallS),
+      },
+      loadAvg1m: loadavg()[0]!,
+      ...(cpuProfDir ? { profileWindowUs: [Number(window0), Number(process.hrtime.bigint() / 1000n)] } : {}),
+    };
+  } finally {
+    rss.stop();
+    poster.close();
+    await pool(S, 200, (index) => subscribers[index]!.close());
+    // Let the server process the disconnects (presence, iterators) before the next run.
+    await sleep(S >= 1000 ? 3000 : 1000);
+  }
+}
+
+// ----------------------------------------------------------------------------------------------- main
+
+function withRatios(figures: Figures, ceiling: Figures | undefined): Figures {
+  const ratios = ceiling
+    ? {
+        ceiling: { deliveriesPerS: ceiling.deliveriesPerS, p99Ms: ceiling.latencyMs.p99, M: ceiling.M, W: ceiling.W },
+        deliveriesRatio: round(figures.deliveriesPerS / ceiling.deliveriesPerS),
+        p99Ratio: round(figures.latencyMs.p99 / ceiling.latencyMs.p99),
+      }
+    : {};
+  const targets = {
+    lostZero: figures.lost === 0 && figures.duplicates === 0 && figures.outOfOrder === 0 && figures.gaps === 0,
+    ...(ceiling
+      ? {
+          deliveriesRatioAtLeastHalf: figures.deliveriesPerS / ceiling.deliveriesPerS >= 0.5,
+          p99AtMostTwiceCeiling: figures.latencyMs.p99 <= 2 * ceiling.latencyMs.p99,
+        }
+      : {}),
+    // The issue's ratio and p99 targets are stated for this configuration.
+    targetConfiguration: figures.S === 100 && figures.M === 2000 && figures.W === 32,
+  };
+  return { ...figures, ...ratios, targets };
+}
+
+function print(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+async function main(): Promise<void> {
+  const date = new Date().toISOString();
+  log(`S=${subscriberCounts.join(',')} backends=${backendNames.join(',')} W=${inFlight} ceiling=${runCeiling} (${date})`);
+  const ceilings = new Map<number, Figures>();
+  let failures = 0;
+  const runAll = async (name: string, start: () => Promise<Target>, record?: (figures: Figures) => void) => {
+    const unreachable = await checkBackendReachable(name);
+    if (unreachable) {
+      print({ backend: name, skipped: unreachable });
+      failures++;
+      return;
+    }
+    let target: Target;
+    try {
+      target = await start();
+    } catch (error) {
+      print({ backend: name, error: `server failed to start: ${(error as Error).message.slice(0, 500)}` });
+      failures++;
+      return;
+    }
+    try {
+      for (const S of subscriberCounts) {
+        const M = messagesFor(S);
+        try {
+          const figures = await runOne(target, S, M, inFlight);
+          record?.(figures);
+          print(target.backend === 'ceiling' ? { ...figures, date } : { ...withRatios(figures, ceilings.get(S)), date });
+        } catch (error) {
+          failures++;
+          print({ backend: target.backend, S, M, W: inFlight, error: (error as Error).message.slice(0, 500), date });
+        }
+      }
+    } finally {
+      await target.close();
+    }
+  };
+  if (runCeiling) await runAll('ceiling', startCeiling, (figures) => ceilings.set(figures.S, figures));
+  for (const name of backendNames) {
+    await runAll(name === 'postgres' ? 'postgres+redis' : name, () => startParley(name as 'embedded' | 'postgres'));
+  }
+  log('done');
+  process.exitCode = failures > 0 ? 1 : 0;
+}
+
+await main();
+// Sockets and timers of failed runs must not keep the process alive.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,25 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { Database, PrismaClient } from './db/client.js';
+import type { Logger } from './logger.js';
+import type { MessageChecker } from './messages/checker.js';
+import type { EventBus } from './realtime/bus.js';
+import type { PresenceTracker } from './realtime/presence.js';
+import type { TypingTracker } from './realtime/typing.js';
+import type { TokenService } from './users/tokens.js';
+
+/** The long-lived services of one server instance, shared by every request. */
+export interface App {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  prisma: PrismaClient;
+  /** Redis command client when REDIS_URL is set; null for a single in-process instance. */
+  redis: Redis | null;
+  bus: EventBus;
+  presence: PresenceTracker;
+  typing: TypingTracker;
+  tokens: TokenService;
+  /** Which message payloads sendMessage accepts (custom message formats). */
+  messageChecker: MessageChecker;
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Everything Parley reads from the environment, parsed and validated once at start-up. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** PostgreSQL URL; null means the embedded PGlite database in `dataDir`. */
+  databaseUrl: string | null;
+  /** Redis URL; null means in-process pub/sub and presence. */
+  redisUrl: string | null;
+  /** Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  redisPrefix: string;
+  jwtSecret: Uint8Array;
+  tokenTtlSeconds: number;
+  realtime: RealtimeSettings;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  limits: Limits;
+}
+
+export interface RealtimeSettings {
+  /** A connection not refreshed by its instance's heartbeat for this long counts as gone (instance died). */
+  presenceTtlMs: number;
+  /** Typing stops by itself after this long without a refresh. */
+  typingTimeoutMs: number;
+  /** Events one subscription may have waiting for a slow client before it is ended (it can resume with afterSeq). */
+  subscriptionBuffer: number;
+  /** Interval of WebSocket keep-alive pings, which also find dead sockets. */
+  keepAliveMs: number;
+}
+
+export interface Limits {
+  maxBodyBytes: number;
+  maxWsPayloadBytes: number;
+  maxQueryDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  maxMessageLength: number;
+  maxPayloadBytes: number;
+}
+
+export class ConfigError extends Error {}
+
+const durationUnits: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "3600", "90s", "15m", "12h", "7d" → seconds. */
+const duration = z
+  .string()
+  .regex(/^\d+[smhd]?$/, 'expected a number of seconds or a duration like 15m, 12h, 7d')
+  .transform((text) => {
+    const unit = text.at(-1) as string;
+    return unit in durationUnits ? Number(text.slice(0, -1)) * durationUnits[unit]! : Number(text);
+  })
+  .refine((seconds) => seconds > 0, 'must be more than zero');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./.parley'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgresql:// URL')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_PREFIX: z.string().default('parley:'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  TOKEN_TTL: duration.default(7 * 86400),
+  PRESENCE_TTL: duration.default(30),
+  TYPING_TIMEOUT: duration.default(6),
+  SUBSCRIPTION_BUFFER: positiveInt.default(1000),
+  KEEPALIVE: duration.default(12),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_BODY_BYTES: positiveInt.default(1_000_000),
+  MAX_WS_PAYLOAD_BYTES: positiveInt.default(1_000_000),
+  MAX_QUERY_DEPTH: positiveInt.default(12),
+  MAX_ALIASES: positiveInt.default(30),
+  MAX_TOKENS: positiveInt.default(2000),
+  MAX_COST: positiveInt.default(20000),
+  MAX_MESSAGE_LENGTH: positiveInt.default(4000),
+  MAX_PAYLOAD_BYTES: positiveInt.default(16 * 1024),
+});
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment. Throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  // An empty variable means "unset", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    databaseUrl: e.DATABASE_URL ?? null,
+    redisUrl: e.REDIS_URL ?? null,
+    redisPrefix: e.REDIS_PREFIX,
+    jwtSecret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : persistentSecret(dataDir),
+    tokenTtlSeconds: e.TOKEN_TTL,
+    realtime: {
+      presenceTtlMs: e.PRESENCE_TTL * 1000,
+      typingTimeoutMs: e.TYPING_TIMEOUT * 1000,
+      subscriptionBuffer: e.SUBSCRIPTION_BUFFER,
+      keepAliveMs: e.KEEPALIVE * 1000,
+    },
+    logLevel: e.LOG_LEVEL,
+    limits: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxWsPayloadBytes: e.MAX_WS_PAYLOAD_BYTES,
+      maxQueryDepth: e.MAX_QUERY_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxTokens: e.MAX_TOKENS,
+      maxCost: e.MAX_COST,
+      maxMessageLength: e.MAX_MESSAGE_LENGTH,
+      maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
+    },
+  };
+}
+
+/** A secret generated on first start and kept in DATA_DIR, so tokens survive restarts. */
+function persistentSecret(dataDir: string): Uint8Array {
+  const file = join(dataDir, 'jwt-secret');
+  try {
+    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48);
+  try {
+    writeFileSync(file, secret.toString('base64url'), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process created it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return persistentSecret(dataDir);
+    throw error;
+  }
+  return secret;
+}

@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type {
+  SqlDriverAdapterFactory,
+  SqlMigrationAwareDriverAdapterFactory,
+  SqlQuery,
+  SqlQueryable,
+} from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { applyMigrations } from './migrations.js';
+
+export type { PrismaClient };
+
+/** Where the data lives: a PostgreSQL server, or embedded PGlite on disk or in memory. */
+export type DatabaseLocation =
+  | { kind: 'postgres'; url: string }
+  | { kind: 'pglite'; dir: string | null };
+
+export interface Database {
+  prisma: PrismaClient;
+  /** Applies pending migrations (what `prisma migrate deploy` does); returns their names. */
+  migrate(): Promise<string[]>;
+  /** Resolves when the database answers a query. */
+  ping(): Promise<void>;
+  /** Calls listener with every SQL statement Prisma sends until the returned function is called (tests count queries). */
+  onQuery(listener: (sql: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+export function pgliteDirectory(dataDir: string): string {
+  return join(dataDir, 'pglite');
+}
+
+export async function openDatabase(location: DatabaseLocation): Promise<Database> {
+  let factory: SqlMigrationAwareDriverAdapterFactory;
+  let closeDriver: () => Promise<void>;
+  if (location.kind === 'postgres') {
+    const pool = new pg.Pool({ connectionString: location.url, max: 10 });
+    // An idle client whose connection drops (PostgreSQL restarted, or terminated the backend) is
+    // discarded by the pool and replaced on the next query; unheard, its error would crash the process.
+    pool.on('error', () => {});
+    factory = new PrismaPg(pool);
+    closeDriver = () => pool.end();
+  } else {
+    // PGlite does not create the parent folder of its data directory.
+    if (location.dir) mkdirSync(location.dir, { recursive: true });
+    const pglite = location.dir ? new PGlite(location.dir) : new PGlite();
+    await pglite.waitReady;
+    factory = new PrismaPGlite(pglite);
+    closeDriver = () => pglite.close();
+  }
+  const listeners = new Set<(sql: string) => void>();
+  const prisma = new PrismaClient({
+    adapter: observeQueries(factory, (sql) => listeners.forEach((listener) => listener(sql))),
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    prisma,
+    migrate: () => applyMigrations(factory),
+    ping: async () => {
+      await prisma.$queryRaw`SELECT 1`;
+    },
+    onQuery: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close: () =>
+      (closing ??= (async () => {
+        await prisma.$disconnect();
+        await closeDriver();
+      })()),
+  };
+}
+
+/** A factory whose connections, and the transactions they start, report each statement to notify. */
+function observeQueries(factory: SqlDriverAdapterFactory, notify: (sql: string) => void): SqlDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => observe(await factory.connect(), notify),
+  };
+}
+
+// Observed at the driver adapter: Prisma's own query events do not fire with driver adapters.
+function observe<Q extends SqlQueryable>(queryable: Q, notify: (sql: string) => void): Q {
+  return new Proxy(queryable, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key);
+      if (typeof value !== 'function') return value;
+      // Adapters keep state in private fields: their methods must run on the adapter itself.
+      const method = value.bind(target) as (...args: unknown[]) => Promise<unknown>;
+      if (key === 'queryRaw' || key === 'executeRaw') {
+        return (query: SqlQuery) => {
+          notify(query.sql);
+          return method(query);
+        };
+      }
+      if (key === 'startTransaction') {
+        return async (...args: unknown[]) => observe((await method(...args)) as SqlQueryable, notify);
+      }
+      return method;
+    },
+  });
+}

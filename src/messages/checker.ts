@@ -1,0 +1,20 @@
+/** A payload as sendMessage stores it: a plain JSON object. */
+export type JsonObject = { [key: string]: unknown };
+
+export interface MessageContext {
+  roomId: string;
+  authorId: string;
+}
+
+/**
+ * Decides which structured payloads the server accepts: the hook for custom message formats
+ * (polls, cards, attachments...). The server has already checked that the payload is a plain
+ * JSON object within config.limits.maxPayloadBytes.
+ */
+export interface MessageChecker {
+  /** Null when the payload is acceptable, else a sentence telling the sender what to fix. */
+  checkPayload(payload: JsonObject, message: MessageContext): Promise<string | null> | string | null;
+}
+
+/** The default: any plain JSON object within the size limit. */
+export const acceptAnyPayload: MessageChecker = { checkPayload: () => null };

@@ -1,0 +1,92 @@
+import { builder } from '../builder.js';
+import { viewerId, type Context } from '../context.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { parseId } from '../ids.js';
+import * as messages from './service.js';
+import './types.js';
+
+const SendMessageInput = builder.inputType('SendMessageInput', {
+  fields: (t) => ({
+    roomId: t.id({ required: true }),
+    body: t.string(),
+    payload: t.field({ type: 'JSON' }),
+    replyToId: t.id(),
+    clientMessageId: t.string({
+      description: 'Retrying a send with the same clientMessageId returns the original message instead of a duplicate.',
+    }),
+  }),
+});
+
+type MessageQuery = { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect };
+
+/** The message as the mutation's selection asks for it, read after the write. */
+const reread = (context: Context, query: MessageQuery, id: string) =>
+  context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id } });
+
+/** Runs a use case on the message messageId names, as the viewer; answers with the message. */
+async function onMessage(
+  context: Context,
+  query: MessageQuery,
+  messageId: string,
+  useCase: (userId: string, messageId: string) => Promise<unknown>,
+) {
+  const id = parseId('Message', messageId, 'messageId');
+  await useCase(viewerId(context), id);
+  return reread(context, query, id);
+}
+
+builder.mutationFields((t) => ({
+  sendMessage: t.prismaField({
+    type: 'Message',
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    resolve: async (query, _root, { input }, context) => {
+      const message = await messages.sendMessage(context.app, viewerId(context), {
+        ...input,
+        roomId: parseId('Room', input.roomId, 'roomId'),
+        replyToId: input.replyToId == null ? null : parseId('Message', input.replyToId, 'replyToId'),
+      });
+      return reread(context, query, message.id);
+    },
+  }),
+  editMessage: t.prismaField({
+    type: 'Message',
+    authScopes: { authenticated: true },
+    args: { messageId: t.arg.id({ required: true }), body: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, context) =>
+      onMessage(context, query, args.messageId, (userId, id) => messages.editMessage(context.app, userId, id, args.body)),
+  }),
+  deleteMessage: t.prismaField({
+    type: 'Message',
+    authScopes: { authenticated: true },
+    args: { messageId: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) =>
+      onMessage(context, query, args.messageId, (userId, id) => messages.deleteMessage(context.app, userId, id)),
+  }),
+  addReaction: t.prismaField({
+    type: 'Message',
+    authScopes: { authenticated: true },
+    args: { messageId: t.arg.id({ required: true }), emoji: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, context) =>
+      onMessage(context, query, args.messageId, (userId, id) => messages.addReaction(context.app, userId, id, args.emoji)),
+  }),
+  removeReaction: t.prismaField({
+    type: 'Message',
+    authScopes: { authenticated: true },
+    args: { messageId: t.arg.id({ required: true }), emoji: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, context) =>
+      onMessage(context, query, args.messageId, (userId, id) => messages.removeReaction(context.app, userId, id, args.emoji)),
+  }),
+  markRead: t.prismaField({
+    type: 'RoomMember',
+    description: 'Marks every message up to seq as read; never moves the read marker backwards.',
+    authScopes: { authenticated: true },
+    args: { roomId: t.arg.id({ required: true }), seq: t.arg.int({ required: true }) },
+    resolve: async (query, _root, args, context) => {
+      const userId = viewerId(context);
+      const roomId = parseId('Room', args.roomId, 'roomId');
+      await messages.markRead(context.app, userId, roomId, args.seq);
+      return context.app.prisma.roomMember.findUniqueOrThrow({ ...query, where: { roomId_userId: { roomId, userId } } });
+    },
+  }),
+}));

@@ -1,0 +1,82 @@
+import { builder } from '../builder.js';
+import { Room, RoomMember } from '../rooms/types.js';
+import { User } from '../users/schema.js';
+import { messagePage } from './history.js';
+import { tallyReactions, type ReactionTally } from './reactions.js';
+
+// Only members read a room's messages: checked on the Room fields that list them, and on the
+// Message type itself, so every other path to a message (node(id), replyTo...) is covered too.
+const membersOfRoom = (room: { id: string }) => ({ member: room.id });
+const membersOfItsRoom = (message: { roomId: string }) => ({ member: message.roomId });
+
+const Reaction = builder.objectRef<ReactionTally>('Reaction').implement({
+  fields: (t) => ({
+    emoji: t.exposeString('emoji'),
+    count: t.exposeInt('count'),
+    reactedByMe: t.exposeBoolean('reactedByMe'),
+  }),
+});
+
+export const Message = builder.prismaNode('Message', {
+  id: { field: 'id' },
+  // node(id) of an unknown id is null rather than an error.
+  nullable: true,
+  authScopes: membersOfItsRoom,
+  fields: (t) => ({
+    room: t.relation('room'),
+    seq: t.exposeInt('seq'),
+    author: t.relation('author', { type: User, nullable: true, description: 'Null only for messages of deleted accounts.' }),
+    body: t.exposeString('body', { nullable: true, description: 'Null once the message is deleted.' }),
+    payload: t.expose('payload', {
+      type: 'JSON',
+      nullable: true,
+      description: "Custom structured content, validated by the server's message checker.",
+    }),
+    replyTo: t.relation('replyTo', { nullable: true }),
+    clientMessageId: t.exposeString('clientMessageId', {
+      nullable: true,
+      description: "The sender's idempotency key, if it sent one.",
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
+    reactions: t.field({
+      type: [Reaction],
+      // reactedByMe differs per viewer, so subscriptions don't share this field's result between viewers.
+      extensions: { viewerDependent: true },
+      // Loaded with the message (one query for a whole page), tallied here.
+      select: { reactions: { select: { emoji: true, userId: true }, orderBy: [{ createdAt: 'asc' }, { emoji: 'asc' }] } },
+      resolve: (message, _args, context) => tallyReactions(message.reactions, context.viewer?.id),
+    }),
+  }),
+});
+
+const MessageConnection = builder.connectionObject({ type: Message, name: 'MessageConnection' }, { name: 'MessageEdge' });
+
+builder.prismaObjectFields(Room, (t) => ({
+  lastMessage: t.field({
+    type: Message,
+    nullable: true,
+    authScopes: membersOfRoom,
+    // Messages never leave history, so the newest is the one at lastSeq: one batched lookup for a
+    // whole room list. (A nested `take: 1` would make prisma read every listed room's full history.)
+    resolve: (room, _args, context) =>
+      room.lastSeq === 0 ? null : context.loaders.messageAt.load({ roomId: room.id, seq: room.lastSeq }),
+  }),
+  messages: t.connection(
+    {
+      type: Message,
+      description: 'Messages newest last. last/before pages backwards from the newest.',
+      authScopes: membersOfRoom,
+      resolve: (room, args, context, info) => messagePage(context, info, room.id, args),
+    },
+    MessageConnection,
+  ),
+}));
+
+builder.prismaObjectField(RoomMember, 'unreadCount', (t) =>
+  t.int({
+    description: 'Messages after lastReadSeq that are not deleted and not written by this member.',
+    resolve: (member, _args, context) => context.loaders.unreadCount.load(member),
+  }),
+);

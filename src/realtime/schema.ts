@@ -1,0 +1,151 @@
+import { builder } from '../builder.js';
+import { globalId, parseId } from '../ids.js';
+import { Presence } from '../users/schema.js';
+import { messageAddedStream, myEventStream, presenceStream, roomEventStream } from './streams.js';
+import type { PresencePayload, RoomEventPayload } from './topics.js';
+
+/** The GraphQL shape of the pub/sub events: each resolves what a client selects from the ids it carries. */
+
+type EventOf<Type extends RoomEventPayload['type']> = Extract<RoomEventPayload, { type: Type }>;
+
+const MessageAdded = builder.objectRef<EventOf<'MessageAdded'>>('MessageAdded').implement({
+  fields: (t) => ({
+    message: t.prismaField({
+      type: 'Message',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+    }),
+  }),
+});
+
+const MessageUpdated = builder.objectRef<EventOf<'MessageUpdated'>>('MessageUpdated').implement({
+  fields: (t) => ({
+    message: t.prismaField({
+      type: 'Message',
+      description: 'Edited, deleted or re-reacted message, in its new state.',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+    }),
+  }),
+});
+
+const MemberJoined = builder.objectRef<EventOf<'MemberJoined'>>('MemberJoined').implement({
+  fields: (t) => ({
+    member: t.prismaField({
+      type: 'RoomMember',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.roomMember.findUniqueOrThrow({
+          ...query,
+          where: { roomId_userId: { roomId: event.roomId, userId: event.userId } },
+        }),
+    }),
+  }),
+});
+
+const MemberLeft = builder.objectRef<EventOf<'MemberLeft'>>('MemberLeft').implement({
+  fields: (t) => ({
+    user: t.prismaField({
+      type: 'User',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: event.userId } }),
+    }),
+    reason: t.exposeString('reason', { description: 'LEFT, REMOVED or BANNED.' }),
+  }),
+});
+
+const RoomUpdated = builder.objectRef<EventOf<'RoomUpdated'>>('RoomUpdated').implement({
+  fields: (t) => ({
+    room: t.prismaField({
+      type: 'Room',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.room.findUniqueOrThrow({ ...query, where: { id: event.roomId } }),
+    }),
+  }),
+});
+
+const RoomDeleted = builder.objectRef<EventOf<'RoomDeleted'>>('RoomDeleted').implement({
+  fields: (t) => ({
+    roomId: t.id({ resolve: (event) => globalId('Room', event.roomId) }),
+  }),
+});
+
+const ReadReceipt = builder.objectRef<EventOf<'ReadReceipt'>>('ReadReceipt').implement({
+  fields: (t) => ({
+    user: t.prismaField({
+      type: 'User',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: event.userId } }),
+    }),
+    lastReadSeq: t.exposeInt('lastReadSeq'),
+  }),
+});
+
+const TypingChanged = builder.objectRef<EventOf<'TypingChanged'>>('TypingChanged').implement({
+  fields: (t) => ({
+    user: t.prismaField({
+      type: 'User',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: event.userId } }),
+    }),
+    typing: t.exposeBoolean('typing'),
+  }),
+});
+
+const RoomEvent = builder.unionType('RoomEvent', {
+  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged],
+  resolveType: (event) => event.type,
+});
+
+const PresenceChanged = builder.objectRef<PresencePayload>('PresenceChanged').implement({
+  fields: (t) => ({
+    user: t.prismaField({
+      type: 'User',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: event.userId } }),
+    }),
+    presence: t.field({
+      type: Presence,
+      resolve: (event) => ({ status: event.status, lastSeenAt: event.lastSeenAt }),
+    }),
+  }),
+});
+
+builder.subscriptionType({
+  fields: (t) => ({
+    messageAdded: t.prismaField({
+      type: 'Message',
+      description:
+        'New messages in a room, in seq order. With afterSeq, first replays every message with seq > afterSeq from history, then continues live, with no gap and no duplicate at the seam. Members only; a member who is removed or banned stops receiving.',
+      authScopes: { authenticated: true },
+      args: { roomId: t.arg.id({ required: true }), afterSeq: t.arg.int() },
+      subscribe: (_root, args, context) => messageAddedStream(context, parseId('Room', args.roomId, 'roomId'), args.afterSeq),
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+    }),
+    roomEvents: t.field({
+      type: RoomEvent,
+      description: 'Everything that happens in a room, messages included. Members only.',
+      authScopes: { authenticated: true },
+      args: { roomId: t.arg.id({ required: true }) },
+      subscribe: (_root, args, context) => roomEventStream(context, parseId('Room', args.roomId, 'roomId')),
+      resolve: (event) => event,
+    }),
+    presenceChanged: t.field({
+      type: PresenceChanged,
+      description:
+        'Presence of the members of a room (or, without roomId, of everyone the viewer shares a room with).',
+      authScopes: { authenticated: true },
+      args: { roomId: t.arg.id() },
+      subscribe: (_root, args, context) =>
+        presenceStream(context, args.roomId ? parseId('Room', args.roomId, 'roomId') : null),
+      resolve: (event) => event,
+    }),
+    myEvents: t.field({
+      type: RoomEvent,
+      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from.",
+      authScopes: { authenticated: true },
+      subscribe: (_root, _args, context) => myEventStream(context),
+      resolve: (event) => event,
+    }),
+  }),
+});

@@ -1,0 +1,60 @@
+import { GraphQLError } from 'graphql';
+import { maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
+import { ErrorCode, isContractCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+const rootCause = (error: unknown): unknown => {
+  let cause = error;
+  while (cause instanceof GraphQLError && cause.originalError) cause = cause.originalError;
+  return cause;
+};
+
+/**
+ * Errors a client caused (ours, and graphql-js's parse, validation and variable errors) reach the
+ * client with a contract code; anything else is logged in full and masked.
+ */
+export function createMaskError(logger: Logger) {
+  return (error: unknown, message: string): Error => {
+    if (error instanceof GraphQLError && isClientError(error)) {
+      if (isContractCode(error.extensions.code) && !error.extensions.originalError) return error;
+      return withCode(error, ErrorCode.BAD_USER_INPUT);
+    }
+    logger.error({ err: rootCause(error), path: error instanceof GraphQLError ? error.path : undefined }, 'internal error');
+    return yogaMaskError(error, message, false);
+  };
+}
+
+/** Ours and graphql-js's own errors, and yoga's 4xx request errors (bad JSON, bad method, ...). */
+function isClientError(error: GraphQLError): boolean {
+  if (rootCause(error) instanceof GraphQLError) return true;
+  const http = error.extensions.http as { status?: number } | undefined;
+  return http?.status !== undefined && http.status < 500;
+}
+
+export function withCode(error: GraphQLError, code: ErrorCode): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    // originalError (yoga adds it for request errors) is an internal detail.
+    extensions: { ...error.extensions, originalError: undefined, code },
+  });
+}
+
+/** Parse and validation errors (graphql-armor's limits included) are the client's: BAD_USER_INPUT. */
+export function useContractCodesForInvalidDocuments(): Plugin {
+  const asBadInput = (error: Error) =>
+    !(error instanceof GraphQLError) || isContractCode(error.extensions.code)
+      ? error
+      : withCode(error, ErrorCode.BAD_USER_INPUT);
+  return {
+    onParse: () => ({ result, replaceParseResult }) => {
+      if (result instanceof GraphQLError) replaceParseResult(asBadInput(result));
+    },
+    onValidate: () => ({ result, setResult }) => {
+      if (result.length > 0) setResult(result.map(asBadInput));
+    },
+  };
+}

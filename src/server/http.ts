@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App } from '../app.js';
+import { fail } from '../errors.js';
+import type { GraphQLHandler } from './yoga.js';
+
+/** Routes plain HTTP: health probes, and /graphql through yoga with a bounded request body. */
+export function createRequestListener(app: App, yoga: GraphQLHandler) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/ready') return await ready(app, res);
+      if (path !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
+      await forward(app, yoga, req, res);
+    } catch (error) {
+      app.logger.error({ err: error, path }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else res.destroy();
+    }
+  };
+}
+
+async function ready(app: App, res: ServerResponse): Promise<void> {
+  const check = (probe: Promise<void>) =>
+    withTimeout(probe, 2000).then(
+      () => 'ok',
+      (error: unknown) => {
+        app.logger.warn({ err: error }, 'readiness check failed');
+        return 'unavailable';
+      },
+    );
+  const [database, pubsub] = await Promise.all([check(app.db.ping()), check(app.bus.ping())]);
+  const isReady = database === 'ok' && pubsub === 'ok';
+  sendJson(res, isReady ? 200 : 503, { status: isReady ? 'ready' : 'unavailable', database, pubsub });
+}
+
+async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const limit = app.config.limits.maxBodyBytes;
+  const body = await readBody(req, limit);
+  if (body === 'too-large') {
+    const error = fail.payloadTooLarge(limit);
+    // The rest of the body is not read: close the connection rather than drain it.
+    res.setHeader('connection', 'close');
+    return sendJson(res, 413, { errors: [error.toJSON()] });
+  }
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const url = new URL(req.url ?? '/graphql', `http://${req.headers.host ?? 'localhost'}`);
+  const response = await yoga.fetch(url, {
+    method: req.method,
+    headers,
+    body: body.length > 0 ? new Uint8Array(body) : undefined,
+    signal: abort.signal,
+  });
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (response.body) {
+    // Streams (server-sent events) are written as they come.
+    const reader = response.body.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      if (!res.write(chunk.value)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+  }
+  res.end();
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.resolve('too-large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.pause();
+        resolve('too-large');
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

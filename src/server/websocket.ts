@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { CloseCode, type SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { WebSocketServer } from 'ws';
+import type { App } from '../app.js';
+import type { Viewer } from '../users/tokens.js';
+import { createMaskError } from './errors.js';
+import { createSharedSubscribe } from './shared-execution.js';
+import type { GraphQLHandler } from './yoga.js';
+
+/** Per-socket state, kept in graphql-ws's ctx.extra. */
+interface SocketState {
+  viewer: Viewer | null;
+  connectionId: string;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+// setTimeout's longest delay; a later expiry is re-armed when it fires.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** yoga's enveloped execute (error masking and the rest of its plugins), carried to graphql-ws's execute hooks. */
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => Promise<ExecutionResult> | ExecutionResult;
+}
+
+/** graphql-ws on the HTTP server's port and path, sharing yoga's schema, plugins and context. */
+export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Server) {
+  const maskError = createMaskError(app.logger);
+  const subscribeShared = createSharedSubscribe({ maskError: (error) => maskError(error, 'Unexpected error.') });
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: app.config.limits.maxWsPayloadBytes });
+  const graphqlWs = useServer<Record<string, unknown>, Partial<SocketState>>(
+    {
+      onConnect: async (ctx) => {
+        const state = ctx.extra as SocketState;
+        state.connectionId = randomUUID();
+        const token = ctx.connectionParams?.authToken;
+        if (token === undefined || token === null || token === '') {
+          state.viewer = null;
+          return true;
+        }
+        if (typeof token !== 'string') return false;
+        try {
+          state.viewer = await app.tokens.verify(token);
+        } catch {
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+        scheduleExpiry(state, () => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired: reconnect with a fresh one'));
+        await app.presence.connect(state.viewer.id, state.connectionId).catch((error: unknown) => {
+          app.logger.error({ err: error }, 'presence connect failed');
+        });
+        return true;
+      },
+      onDisconnect: async (ctx) => {
+        const state = ctx.extra as SocketState;
+        if (!state.viewer) return;
+        await app.presence.disconnect(state.viewer.id, state.connectionId).catch((error: unknown) => {
+          app.logger.error({ err: error }, 'presence disconnect failed');
+        });
+      },
+      onClose: (ctx) => {
+        clearTimeout((ctx.extra as SocketState).expiryTimer);
+      },
+      onSubscribe: async (ctx, _id, payload: SubscribePayload) => {
+        const enveloped = yoga.getEnveloped({ ...ctx, request: ctx.extra.request, socket: ctx.extra.socket, params: payload });
+        let document;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute } satisfies EnvelopedRoot,
+        };
+        return args;
+      },
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => subscribeShared({ ...args, rootValue: undefined }),
+    },
+    wsServer,
+    app.config.realtime.keepAliveMs,
+  );
+  return {
+    /** Completes every subscription and closes every socket (1001 Going Away). */
+    close: async () => {
+      await graphqlWs.dispose();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
+}
+
+function scheduleExpiry(state: SocketState, onExpired: () => void): void {
+  const remaining = state.viewer!.expiresAt * 1000 - Date.now();
+  state.expiryTimer = setTimeout(
+    () => (remaining > MAX_TIMER_MS ? scheduleExpiry(state, onExpired) : onExpired()),
+    Math.max(0, Math.min(remaining, MAX_TIMER_MS)),
+  );
+  state.expiryTimer.unref();
+}

@@ -1,0 +1,126 @@
+import { builder } from '../builder.js';
+import { viewerId } from '../context.js';
+import { parseId } from '../ids.js';
+import * as users from './service.js';
+
+export const PresenceStatus = builder.enumType('PresenceStatus', { values: ['ONLINE', 'OFFLINE'] as const });
+
+export interface PresenceShape {
+  status: 'ONLINE' | 'OFFLINE';
+  lastSeenAt: Date | string | null;
+}
+
+export const Presence = builder.objectRef<PresenceShape>('Presence').implement({
+  fields: (t) => ({
+    status: t.expose('status', { type: PresenceStatus }),
+    lastSeenAt: t.expose('lastSeenAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: "When the user's last connection closed; null while online or never seen.",
+    }),
+  }),
+});
+
+export const User = builder.prismaNode('User', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    username: t.exposeString('username'),
+    displayName: t.exposeString('displayName'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    presence: t.field({
+      type: Presence,
+      select: { lastSeenAt: true },
+      resolve: async (user, _args, context) => {
+        const online = await context.loaders.online.load(user.id);
+        return online
+          ? { status: 'ONLINE' as const, lastSeenAt: null }
+          : { status: 'OFFLINE' as const, lastSeenAt: user.lastSeenAt };
+      },
+    }),
+  }),
+});
+
+const AuthPayload = builder.objectRef<users.AuthResult>('AuthPayload').implement({
+  fields: (t) => ({
+    token: t.exposeString('token'),
+    user: t.field({ type: User, resolve: (result) => result.user }),
+  }),
+});
+
+const SignUpInput = builder.inputType('SignUpInput', {
+  fields: (t) => ({
+    username: t.string({ required: true }),
+    password: t.string({ required: true }),
+    displayName: t.string(),
+  }),
+});
+
+const LogInInput = builder.inputType('LogInInput', {
+  fields: (t) => ({
+    username: t.string({ required: true }),
+    password: t.string({ required: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  me: t.prismaField({
+    type: 'User',
+    nullable: true,
+    description: 'The signed-in user; null when anonymous.',
+    resolve: (query, _root, _args, context) =>
+      context.viewer ? context.app.prisma.user.findUnique({ ...query, where: { id: context.viewer.id } }) : null,
+  }),
+  user: t.prismaField({
+    type: 'User',
+    nullable: true,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) =>
+      context.app.prisma.user.findUnique({ ...query, where: { id: parseId('User', args.id, 'id') } }),
+  }),
+  users: t.prismaConnection({
+    type: 'User',
+    cursor: 'username',
+    maxSize: 100,
+    defaultSize: 20,
+    authScopes: { authenticated: true },
+    description: 'Users whose username or display name contains search, by username.',
+    args: { search: t.arg.string() },
+    resolve: (query, _root, args, context) => {
+      const search = args.search?.trim();
+      return context.app.prisma.user.findMany({
+        ...query,
+        where: search
+          ? {
+              OR: [
+                { username: { contains: search, mode: 'insensitive' } },
+                { displayName: { contains: search, mode: 'insensitive' } },
+              ],
+            }
+          : {},
+      });
+    },
+  }, { name: 'UserConnection' }, { name: 'UserEdge' }),
+}));
+
+builder.mutationFields((t) => ({
+  signUp: t.field({
+    type: AuthPayload,
+    args: { input: t.arg({ type: SignUpInput, required: true }) },
+    resolve: (_root, args, context) => users.signUp(context.app, args.input),
+  }),
+  logIn: t.field({
+    type: AuthPayload,
+    args: { input: t.arg({ type: LogInInput, required: true }) },
+    resolve: (_root, args, context) => users.logIn(context.app, args.input),
+  }),
+  updateProfile: t.prismaField({
+    type: 'User',
+    authScopes: { authenticated: true },
+    args: { displayName: t.arg.string({ required: true }) },
+    resolve: async (query, _root, args, context) => {
+      const user = await users.updateProfile(context.app, viewerId(context), args);
+      return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
+    },
+  }),
+}));

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  const dataDir = () => mkdtempSync(join(tmpdir(), 'parley-config-'));
+
+  it('has working defaults and keeps a generated JWT secret in DATA_DIR', () => {
+    const dir = dataDir();
+    try {
+      const config = loadConfig({ DATA_DIR: dir });
+      assert.equal(config.port, 4000);
+      assert.equal(config.host, '127.0.0.1');
+      assert.equal(config.databaseUrl, null);
+      assert.equal(config.redisUrl, null);
+      assert.equal(config.tokenTtlSeconds, 7 * 86400);
+      assert.ok(readFileSync(join(dir, 'jwt-secret'), 'utf8').length > 40);
+      assert.deepEqual(loadConfig({ DATA_DIR: dir }).jwtSecret, config.jwtSecret, 'the same secret on the next start');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('parses durations and URLs', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      TOKEN_TTL: '15m',
+      JWT_SECRET: 'x'.repeat(32),
+      DATABASE_URL: 'postgresql://u@db/parley',
+      REDIS_URL: 'redis://cache:6379',
+    });
+    assert.equal(config.port, 8080);
+    assert.equal(config.tokenTtlSeconds, 900);
+    assert.equal(config.databaseUrl, 'postgresql://u@db/parley');
+    assert.equal(config.redisUrl, 'redis://cache:6379');
+  });
+
+  it('names every bad variable in one clear error', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty', TOKEN_TTL: '3 weeks', DATABASE_URL: 'mysql://x', JWT_SECRET: 'short', LOG_LEVEL: 'loud' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        for (const name of ['PORT', 'TOKEN_TTL', 'DATABASE_URL', 'JWT_SECRET', 'LOG_LEVEL']) {
+          assert.match(error.message, new RegExp(name));
+        }
+        return true;
+      },
+    );
+  });
+});

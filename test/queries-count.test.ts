@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { graphql } from './generated/gql.js';
+import { send } from './support/chat.js';
+import { roomWithCast } from './support/rooms.js';
+import { startTestServer, type TestServer } from './support/server.js';
+import { createUser, type TestUser } from './support/users.js';
+
+const MsgCostRoomList = graphql(`
+  query MsgCostRoomList($first: Int!) {
+    rooms(first: $first) {
+      edges {
+        node {
+          id
+          name
+          lastSeq
+          memberCount
+          lastMessage {
+            seq
+            body
+            author {
+              username
+            }
+            replyTo {
+              seq
+            }
+            reactions {
+              emoji
+              count
+              reactedByMe
+            }
+          }
+          members(first: 10) {
+            edges {
+              node {
+                role
+                lastReadSeq
+                unreadCount
+                user {
+                  username
+                }
+              }
+            }
+          }
+          myMembership {
+            role
+            unreadCount
+          }
+        }
+      }
+    }
+  }
+`);
+
+const MsgCostHistory = graphql(`
+  query MsgCostHistory($roomId: ID!, $last: Int!) {
+    room(id: $roomId) {
+      lastSeq
+      messages(last: $last) {
+        edges {
+          node {
+            seq
+            body
+            author {
+              username
+              presence {
+                status
+              }
+            }
+            replyTo {
+              seq
+              body
+              author {
+                username
+              }
+            }
+            reactions {
+              emoji
+              count
+              reactedByMe
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const MsgCostReply = graphql(`
+  mutation MsgCostReply($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      id
+    }
+  }
+`);
+
+const MsgCostReact = graphql(`
+  mutation MsgCostReact($messageId: ID!, $emoji: String!) {
+    addReaction(messageId: $messageId, emoji: $emoji) {
+      id
+    }
+  }
+`);
+
+/**
+ * Resolving a list must not cost a query per item: the same operation over a few items and over
+ * many takes the same, small number of SQL statements.
+ */
+describe('SQL queries per request', () => {
+  let api: TestServer;
+  let viewer: TestUser;
+  let others: TestUser[];
+
+  /** The SQL statements run while work runs; nothing else runs meanwhile in these tests. */
+  async function statementsOf(work: () => Promise<unknown>): Promise<number> {
+    let count = 0;
+    const stop = api.server.app.db.onQuery(() => count++);
+    try {
+      await work();
+    } finally {
+      stop();
+    }
+    return count;
+  }
+
+  before(async () => {
+    api = await startTestServer();
+    viewer = await createUser(api, 'viewer');
+    others = [await createUser(api, 'ann'), await createUser(api, 'bob'), await createUser(api, 'cyd')];
+  });
+  after(() => api.close());
+
+  it('lists 20 rooms with lastMessage, members and myMembership in a constant number of queries', async () => {
+    for (let i = 0; i < 20; i++) {
+      const roomId = await roomWithCast(api, { owner: viewer, members: others, name: `room ${i}` });
+      const first = await send(api, others[i % 3]!, roomId, `hello ${i}`);
+      const reply = await api.ok(MsgCostReply, { input: { roomId, body: `re ${i}`, replyToId: first.id } }, viewer.token);
+      await api.ok(MsgCostReact, { messageId: reply.sendMessage.id, emoji: '👍' }, others[0]!.token);
+    }
+    const list = (first: number) => () => api.ok(MsgCostRoomList, { first }, viewer.token);
+    const rooms = (await list(20)()).rooms.edges;
+    assert.equal(rooms.length, 20);
+    assert.ok(rooms.every(({ node }) => node.lastMessage?.reactions[0]?.count === 1 && node.members.edges.length === 4));
+    assert.ok(rooms.every(({ node }) => node.myMembership?.unreadCount === 1), 'the greeting, not the own reply');
+
+    const forTwo = await statementsOf(list(2));
+    const forTwenty = await statementsOf(list(20));
+    assert.equal(forTwenty, forTwo, 'no statement per room');
+    assert.ok(forTwenty <= 12, `${forTwenty} statements`);
+  });
+
+  it('reads a page of 100 messages with authors, replies and reactions in a constant number of queries', async () => {
+    const roomId = await roomWithCast(api, { owner: viewer, members: others, name: 'busy room' });
+    const authors = [viewer, ...others];
+    let previous: string | null = null;
+    for (let n = 0; n < 100; n++) {
+      const author = authors[n % authors.length]!;
+      const input: { roomId: string; body: string; replyToId?: string } = { roomId, body: `message ${n}` };
+      if (previous && n % 3 === 0) input.replyToId = previous;
+      previous = (await api.ok(MsgCostReply, { input }, author.token)).sendMessage.id;
+      if (n % 2 === 0) await api.ok(MsgCostReact, { messageId: previous, emoji: n % 4 ? '🎉' : '👍' }, author.token);
+    }
+    const history = (last: number) => () => api.ok(MsgCostHistory, { roomId, last }, viewer.token);
+    const page = (await history(100)()).room?.messages.edges ?? [];
+    assert.equal(page.length, 100);
+    assert.equal(page.filter(({ node }) => node.replyTo).length, 33);
+    assert.equal(page.filter(({ node }) => node.reactions.length === 1).length, 50);
+
+    const forTen = await statementsOf(history(10));
+    const forHundred = await statementsOf(history(100));
+    assert.equal(forHundred, forTen, 'no statement per message');
+    assert.ok(forHundred <= 10, `${forHundred} statements`);
+  });
+});

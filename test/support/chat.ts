@@ -1,0 +1,35 @@
+import { graphql } from '../generated/gql.js';
+import type { TestServer } from './server.js';
+import type { TestUser } from './users.js';
+
+const ChatCreateRoom = graphql(`
+  mutation ChatCreateRoom($input: CreateRoomInput!) {
+    createRoom(input: $input) {
+      id
+    }
+  }
+`);
+
+const ChatSend = graphql(`
+  mutation ChatSend($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      id
+      seq
+    }
+  }
+`);
+
+/** A GROUP room owned by owner with the others as members; returns its id. */
+export async function createRoomWith(api: TestServer, owner: TestUser, members: TestUser[], visibility: 'PUBLIC' | 'PRIVATE' = 'PRIVATE'): Promise<string> {
+  const data = await api.ok(
+    ChatCreateRoom,
+    { input: { name: `room ${Math.random().toString(36).slice(2, 8)}`, visibility, memberIds: members.map((member) => member.id) } },
+    owner.token,
+  );
+  return data.createRoom.id;
+}
+
+export async function send(api: TestServer, author: TestUser, roomId: string, body: string): Promise<{ id: string; seq: number }> {
+  const data = await api.ok(ChatSend, { input: { roomId, body } }, author.token);
+  return data.sendMessage;
+}

@@ -1,0 +1,120 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { GraphQLErrorJson } from './server.js';
+
+export interface SocketClient {
+  client: Client;
+  /** Resolves with the close event's code once the socket closes. */
+  closed: Promise<{ code: number; reason: string }>;
+  subscribe<Data, Variables>(document: TypedDocumentNode<Data, Variables>, variables?: Variables): Subscription<Data>;
+  dispose(): Promise<void>;
+}
+
+export interface Subscription<Data> {
+  /** The next payload, in order; rejects after timeoutMs. */
+  next(timeoutMs?: number): Promise<{ data?: Data | null; errors?: GraphQLErrorJson[] }>;
+  /** Everything received so far and not yet taken by next(). */
+  pending(): { data?: Data | null; errors?: GraphQLErrorJson[] }[];
+  /** Resolves when the server completes the subscription (or it errors). */
+  done: Promise<{ error?: unknown }>;
+  unsubscribe(): void;
+}
+
+/** A graphql-ws client on the test server, connected (and acknowledged) before this resolves. */
+export async function connectSocket(wsUrl: string, token?: string): Promise<SocketClient> {
+  let resolveClosed!: (value: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => (resolveClosed = resolve));
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authToken: token } : {},
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => {},
+    on: {
+      closed: (event) => {
+        const close = event as { code: number; reason: string };
+        resolveClosed({ code: close.code, reason: String(close.reason) });
+      },
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const offConnected = client.on('connected', () => {
+      offConnected();
+      resolve();
+    });
+    void closed.then((event) => reject(new Error(`socket closed before ack: ${event.code} ${event.reason}`)));
+  });
+  return {
+    client,
+    closed,
+    subscribe: (document, variables) => subscribe(client, document, variables),
+    dispose: async () => {
+      await client.dispose();
+    },
+  };
+}
+
+function subscribe<Data, Variables>(
+  client: Client,
+  document: TypedDocumentNode<Data, Variables>,
+  variables?: Variables,
+): Subscription<Data> {
+  type Result = { data?: Data | null; errors?: GraphQLErrorJson[] };
+  const queue: Result[] = [];
+  const waiters: ((result: Result) => void)[] = [];
+  let finish!: (value: { error?: unknown }) => void;
+  const done = new Promise<{ error?: unknown }>((resolve) => (finish = resolve));
+  const unsubscribe = client.subscribe<Data>(
+    { query: print(document), variables: (variables ?? {}) as Record<string, unknown> },
+    {
+      next: (value) => {
+        const result = value as Result;
+        const waiter = waiters.shift();
+        if (waiter) waiter(result);
+        else queue.push(result);
+      },
+      error: (error) => finish({ error }),
+      complete: () => finish({}),
+    },
+  );
+  return {
+    next: (timeoutMs = 5000) => {
+      const queued = queue.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(onResult), 1);
+          reject(new Error(`no subscription payload within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onResult = (result: Result) => {
+          clearTimeout(timer);
+          resolve(result);
+        };
+        waiters.push(onResult);
+      });
+    },
+    pending: () => queue.splice(0),
+    done,
+    unsubscribe,
+  };
+}
+
+/** Subscribes and waits until the server listens to `topics` more topics for it, so nothing sent next is missed. */
+export async function subscribeReady<Data, Variables>(
+  bus: { activeSubscriptions(): number },
+  socket: SocketClient,
+  document: TypedDocumentNode<Data, Variables>,
+  variables: Variables,
+  topics = 1,
+): Promise<Subscription<Data>> {
+  const before = bus.activeSubscriptions();
+  const subscription = socket.subscribe(document, variables);
+  for (let waited = 0; bus.activeSubscriptions() < before + topics; waited += 10) {
+    if (waited > 5000) throw new Error('the server did not start listening within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return subscription;
+}
