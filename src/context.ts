@@ -23,6 +23,14 @@ export function createContext(app: App, viewer: Viewer | null): Context {
   return { app, viewer, loaders: createLoaders(app, viewer) };
 }
 
+/**
+ * The same viewer with empty loaders. A subscription's context lives as long as the subscription;
+ * each event is executed with fresh loaders so it never answers from an earlier event's cache.
+ */
+export function withFreshLoaders<C extends Context>(context: C): C {
+  return { ...context, loaders: createLoaders(context.app, context.viewer) };
+}
+
 function createLoaders(app: App, viewer: Viewer | null): Loaders {
   return {
     membership: new DataLoader(async (roomIds) => {

@@ -5,6 +5,7 @@ import { send } from './support/chat.js';
 import { roomWithCast } from './support/rooms.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
+import { connectSocket, subscribeReady, type SocketClient } from './support/ws.js';
 
 const MsgCostRoomList = graphql(`
   query MsgCostRoomList($first: Int!) {
@@ -102,6 +103,22 @@ const MsgCostReact = graphql(`
   }
 `);
 
+const MsgCostLive = graphql(`
+  subscription MsgCostLive($roomId: ID!) {
+    messageAdded(roomId: $roomId) {
+      seq
+      body
+      author {
+        username
+      }
+      reactions {
+        emoji
+        count
+      }
+    }
+  }
+`);
+
 /**
  * Resolving a list must not cost a query per item: the same operation over a few items and over
  * many takes the same, small number of SQL statements.
@@ -170,5 +187,37 @@ describe('SQL queries per request', () => {
     const forHundred = await statementsOf(history(100));
     assert.equal(forHundred, forTen, 'no statement per message');
     assert.ok(forHundred <= 10, `${forHundred} statements`);
+  });
+
+  it('fans a message out to many subscribers without a statement per subscriber', async () => {
+    const listeners = [await createUser(api, 'dee'), await createUser(api, 'eve'), await createUser(api, 'fay'), await createUser(api, 'gus')];
+    const roomId = await roomWithCast(api, { owner: viewer, members: [...others, ...listeners], name: 'fan-out' });
+    const sockets: SocketClient[] = [];
+    /** The statements one send costs, from the mutation to the last subscriber's delivery. */
+    const sendTo = async (subscriberCount: number) => {
+      while (sockets.length < subscriberCount) {
+        const listener = [...others, ...listeners][sockets.length]!;
+        const socket = await connectSocket(api.wsUrl, listener.token);
+        sockets.push(socket);
+      }
+      const streams = await Promise.all(sockets.map((socket) => subscribeReady(api.server.app.bus, socket, MsgCostLive, { roomId })));
+      const sendAndReceive = async (body: string) => {
+        const { seq } = await send(api, viewer, roomId, body);
+        for (const stream of streams) assert.equal((await stream.next()).data?.messageAdded.seq, seq);
+      };
+      // Once every stream has delivered a message, subscribing (membership, replay) is behind it.
+      await sendAndReceive('warm-up');
+      const statements = await statementsOf(() => sendAndReceive(`to ${subscriberCount}`));
+      for (const stream of streams) stream.unsubscribe();
+      return statements;
+    };
+    try {
+      const forOne = await sendTo(1);
+      const forSeven = await sendTo(7);
+      assert.equal(forSeven, forOne, 'no statement per subscriber');
+      assert.ok(forOne <= 12, `${forOne} statements`);
+    } finally {
+      await Promise.all(sockets.map((socket) => socket.dispose()));
+    }
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ResultOf } from '@graphql-typed-document-node/core';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -100,6 +101,31 @@ const LiveMyEvents = graphql(`
       ... on RoomDeleted {
         roomId
       }
+    }
+  }
+`);
+
+const LiveReactions = graphql(`
+  subscription LiveReactions($roomId: ID!) {
+    roomEvents(roomId: $roomId) {
+      __typename
+      ... on MessageUpdated {
+        message {
+          reactions {
+            emoji
+            count
+            reactedByMe
+          }
+        }
+      }
+    }
+  }
+`);
+
+const LiveReact = graphql(`
+  mutation LiveReact($messageId: ID!, $emoji: String!) {
+    addReaction(messageId: $messageId, emoji: $emoji) {
+      id
     }
   }
 `);
@@ -250,6 +276,26 @@ describe('subscriptions', () => {
     assert.deepEqual(typing?.__typename === 'TypingChanged' && typing, { __typename: 'TypingChanged', user: { username: alice.username }, typing: true });
     assert.deepEqual(left?.__typename === 'MemberLeft' && left, { __typename: 'MemberLeft', user: { username: carol.username }, reason: 'REMOVED' });
     events.unsubscribe();
+  });
+
+  it('answers viewer-dependent fields per viewer, though subscribers share one execution per event', async () => {
+    const roomId = await createRoomWith(api, alice, [bob]);
+    const aliceSocket = await connectSocket(api.wsUrl, alice.token);
+    sockets.push(aliceSocket);
+    const forAlice = await subscribeReady(api.server.app.bus, aliceSocket, LiveReactions, { roomId });
+    const forBob = await subscribeReady(api.server.app.bus, bobSocket, LiveReactions, { roomId });
+    const message = await send(api, alice, roomId, 'react to me');
+    await take(forAlice, 1);
+    await take(forBob, 1);
+    await api.ok(LiveReact, { messageId: message.id, emoji: '🎉' }, alice.token);
+    const reactionsOf = async (subscription: Subscription<ResultOf<typeof LiveReactions>>) => {
+      const [event] = await take(subscription, 1);
+      return event?.roomEvents.__typename === 'MessageUpdated' ? event.roomEvents.message.reactions : null;
+    };
+    assert.deepEqual(await reactionsOf(forAlice), [{ emoji: '🎉', count: 1, reactedByMe: true }]);
+    assert.deepEqual(await reactionsOf(forBob), [{ emoji: '🎉', count: 1, reactedByMe: false }]);
+    forAlice.unsubscribe();
+    forBob.unsubscribe();
   });
 
   it('ends the streams of a member who is removed, and delivers nothing more', async () => {

@@ -46,7 +46,8 @@ builder.mutationFields((t) => ({
         roomId: parseId('Room', input.roomId, 'roomId'),
         replyToId: input.replyToId == null ? null : parseId('Message', input.replyToId, 'replyToId'),
       });
-      return reread(context, query, message.id);
+      // The stored row already answers a selection of plain fields (the usual `{ id seq }`).
+      return Object.keys(query).length === 0 ? message : reread(context, query, message.id);
     },
   }),
   editMessage: t.prismaField({

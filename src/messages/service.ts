@@ -2,7 +2,7 @@ import type { App } from '../app.js';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
 import { Prisma, type Message } from '../generated/prisma/client.js';
-import { memberRoom } from '../rooms/access.js';
+import { memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager } from '../rooms/permissions.js';
 import { lockLiveMessage, memberMessage } from './access.js';
 import { messageAdded, messageUpdated, readReceipt } from './events.js';
@@ -36,7 +36,7 @@ export async function sendMessage(app: App, authorId: string, input: SendMessage
   const retryKey = clientMessageId && { roomId, authorId, clientMessageId };
   const original = retryKey && (await app.prisma.message.findUnique({ where: { roomId_authorId_clientMessageId: retryKey } }));
   if (original) return original;
-  await memberRoom(app.prisma, roomId, authorId);
+  await requireMember(app.prisma, roomId, authorId);
   if (input.replyToId) {
     const repliedTo = await app.prisma.message.findFirst({ where: { id: input.replyToId, roomId }, select: { id: true } });
     if (!repliedTo) throw fail.badInput('replyToId must be a message of the same room.', 'replyToId');

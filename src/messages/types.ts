@@ -13,7 +13,10 @@ const Reaction = builder.objectRef<ReactionTally>('Reaction').implement({
   fields: (t) => ({
     emoji: t.exposeString('emoji'),
     count: t.exposeInt('count'),
-    reactedByMe: t.exposeBoolean('reactedByMe'),
+    reactedByMe: t.exposeBoolean('reactedByMe', {
+      // Differs per viewer: subscriptions selecting it don't share results between viewers.
+      extensions: { viewerDependent: true },
+    }),
   }),
 });
 
@@ -42,8 +45,6 @@ export const Message = builder.prismaNode('Message', {
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
     reactions: t.field({
       type: [Reaction],
-      // reactedByMe differs per viewer, so subscriptions don't share this field's result between viewers.
-      extensions: { viewerDependent: true },
       // Loaded with the message (one query for a whole page), tallied here.
       select: { reactions: { select: { emoji: true, userId: true }, orderBy: [{ createdAt: 'asc' }, { emoji: 'asc' }] } },
       resolve: (message, _args, context) => tallyReactions(message.reactions, context.viewer?.id),

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
@@ -40,7 +41,7 @@ interface Transport {
 export function createEventBus(options: { redis: Redis | null; url: string | null; prefix: string; logger: Logger }): EventBus {
   if (!options.redis || !options.url) {
     return wrap(
-      { engine: new PubSub(), prefix: '', ping: async () => {}, close: async () => {}, onReconnect: () => () => {} },
+      { engine: new PubSub({ eventEmitter: unlimitedEmitter() }), prefix: '', ping: async () => {}, close: async () => {}, onReconnect: () => () => {} },
       options.logger,
     );
   }
@@ -77,6 +78,13 @@ export function createEventBus(options: { redis: Redis | null; url: string | nul
     },
     options.logger,
   );
+}
+
+/** One listener per subscription of a topic: a busy room has thousands, which is not a leak. */
+function unlimitedEmitter(): EventEmitter {
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(0);
+  return emitter;
 }
 
 function wrap({ engine, prefix, ping, close, onReconnect }: Transport, logger: Logger): EventBus {

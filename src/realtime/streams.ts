@@ -16,13 +16,13 @@ export type MessageAddedPayload = Extract<RoomEventPayload, { type: 'MessageAdde
 
 const REPLAY_PAGE = 100;
 
-/** Messages of a room in seq order: replay after afterSeq, then live, with gaps filled from the database. */
 /** Pushed into a room stream when the bus reconnected: publishes may have been lost meanwhile. */
 interface Resync {
   type: 'Resync';
 }
 type RoomStreamEvent = RoomEventPayload | Resync;
 
+/** Messages of a room in seq order: replay after afterSeq, then live, with gaps filled from the database. */
 export function messageAddedStream(
   context: Context,
   roomId: string,
@@ -68,7 +68,7 @@ async function* roomStream(
       if (event.type === 'MessageAdded') {
         if (event.seq <= lastSeq) continue; // already sent (replayed, or delivered twice)
         // A publish was lost or overtaken: fill from the database first.
-        yield* messagesAfter(context, roomId, lastSeq, event.seq);
+        if (event.seq > lastSeq + 1) yield* messagesAfter(context, roomId, lastSeq, event.seq);
         lastSeq = event.seq;
       }
       yield event;

@@ -1,7 +1,7 @@
 import { builder } from '../builder.js';
 import { viewerId } from '../context.js';
 import { parseId } from '../ids.js';
-import { memberRoom } from '../rooms/access.js';
+import { requireMember } from '../rooms/access.js';
 
 builder.mutationField('setTyping', (t) =>
   t.boolean({
@@ -16,7 +16,7 @@ builder.mutationField('setTyping', (t) =>
     resolve: async (_root, args, context) => {
       const userId = viewerId(context);
       const roomId = parseId('Room', args.roomId, 'roomId');
-      await memberRoom(context.app.prisma, roomId, userId);
+      await requireMember(context.app.prisma, roomId, userId);
       await context.app.typing.set(roomId, userId, args.typing);
       return true;
     },

@@ -31,6 +31,15 @@ export async function memberRoom(db: Db, roomId: string, userId: string): Promis
 }
 
 /**
+ * The user's membership of the room, for writes that need nothing else of the room (sending,
+ * typing): one query when the user is a member; the failure's code (NOT_FOUND or FORBIDDEN) as memberRoom's.
+ */
+export async function requireMember(db: Db, roomId: string, userId: string): Promise<RoomMember> {
+  const member = await db.roomMember.findUnique({ where: { roomId_userId: { roomId, userId } } });
+  return member ?? (await memberRoom(db, roomId, userId)).member;
+}
+
+/**
  * Rooms a user may see: PUBLIC ones, and those they are a member of (DIRECT rooms are PRIVATE).
  * Anonymous callers see none (an empty OR matches nothing).
  */

@@ -11,7 +11,7 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import type { Context } from '../context.js';
+import { withFreshLoaders, type Context } from '../context.js';
 
 /**
  * Subscriptions with shared execution. Many subscribers of one room receive the same event object
@@ -36,7 +36,7 @@ export function createSharedSubscribe(options: { maskError: (error: unknown) => 
   // graphql-js's execute runs a subscription operation's resolvers on one event, as its subscribe
   // does (yoga's executor would start a new subscription instead); errors are masked here.
   const executeEvent = async (args: ExecutionArgs, event: unknown): Promise<ExecutionResult> => {
-    const result = await execute({ ...args, rootValue: event });
+    const result = await execute({ ...args, contextValue: withFreshLoaders(args.contextValue as Context), rootValue: event });
     return result.errors ? { ...result, errors: result.errors.map((error) => options.maskError(error) as GraphQLError) } : result;
   };
 
@@ -52,14 +52,11 @@ export function createSharedSubscribe(options: { maskError: (error: unknown) => 
       viewerDependence.set(args.document, dependsOnViewer);
     }
     const viewer = dependsOnViewer ? ((args.contextValue as Context).viewer?.id ?? '') : '';
-    const key = `${viewer}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-    // Each subscriber parses its own copy of the document: the text identifies it.
+    // Each subscriber parses its own copy of the document: the text identifies it. Built once per
+    // subscription, so each event's lookup hashes a string V8 has hashed before.
     const documentText = args.document.loc?.source.body ?? print(args.document);
-    return mapEvents(
-      source,
-      (event) => executeOnce(event, `${documentText}\u0000${key}`, () => executeEvent(args, event)),
-      options.maskError,
-    );
+    const key = `${documentText}\u0000${viewer}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+    return mapEvents(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), options.maskError);
   };
 }
 
