@@ -6,7 +6,10 @@ import { Prisma } from '../generated/prisma/client.js';
  * meta.driverAdapterError.cause.constraint, not meta.target.
  */
 export function isUniqueViolation(error: unknown, hint?: string): boolean {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return false;
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  // P2002 from the query builder; P2010 wraps the driver's error for raw SQL.
+  const raw = error.code === 'P2010' && JSON.stringify(error.meta ?? {}).includes('"kind":"UniqueConstraintViolation"');
+  if (error.code !== 'P2002' && !raw) return false;
   if (!hint) return true;
   return JSON.stringify(error.meta ?? {}).includes(hint);
 }

@@ -1,10 +1,9 @@
 import type { Message } from '../generated/prisma/client.js';
-import { roomEvent, type Outgoing } from '../realtime/topics.js';
+import { messageAddedPayload, roomEvent, type Outgoing } from '../realtime/topics.js';
 
 /** The events message writes publish, on the room's topic. */
 
-export const messageAdded = (message: Message): Outgoing[] =>
-  roomEvent({ type: 'MessageAdded', roomId: message.roomId, messageId: message.id, seq: message.seq, authorId: message.authorId });
+export const messageAdded = (message: Message): Outgoing[] => roomEvent(messageAddedPayload(message));
 
 /** Edited, deleted, or its reactions changed. */
 export const messageUpdated = (message: Message): Outgoing[] =>

@@ -1,7 +1,8 @@
 import type { App } from '../app.js';
-import { isRecordMissing, isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
 import { Prisma, type Message } from '../generated/prisma/client.js';
+import { uuidv7 } from '../ids.js';
 import { memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager } from '../rooms/permissions.js';
 import { lockLiveMessage, memberMessage } from './access.js';
@@ -15,12 +16,6 @@ import { validBody, validClientMessageId, validEmoji, validPayload, validReadSeq
  * publish nothing.
  */
 
-/**
- * Senders to one room take turns on its row lock until their commit: in a burst, the last in
- * line waits for a connection longer than prisma's default 2 s (240 sends take about 2.5 s on PostgreSQL).
- */
-const QUEUE_FOR_THE_LOCK = { maxWait: 15_000 };
-
 export interface SendMessageInput {
   roomId: string;
   body?: string | null;
@@ -33,52 +28,60 @@ export async function sendMessage(app: App, authorId: string, input: SendMessage
   const { roomId } = input;
   const content = await validContent(app, { roomId, authorId }, input);
   const clientMessageId = input.clientMessageId == null ? null : validClientMessageId(input.clientMessageId);
-  const retryKey = clientMessageId && { roomId, authorId, clientMessageId };
-  const original = retryKey && (await app.prisma.message.findUnique({ where: { roomId_authorId_clientMessageId: retryKey } }));
-  if (original) return original;
   await requireMember(app.prisma, roomId, authorId);
   if (input.replyToId) {
     const repliedTo = await app.prisma.message.findFirst({ where: { id: input.replyToId, roomId }, select: { id: true } });
     if (!repliedTo) throw fail.badInput('replyToId must be a message of the same room.', 'replyToId');
   }
+  let message: Message | null;
   try {
-    const message = await appendToHistory(app, {
-      roomId,
-      authorId,
-      ...content,
-      replyToId: input.replyToId ?? null,
-      clientMessageId,
-    });
-    await app.bus.publishAll(messageAdded(message));
-    // Sending ends the author's typing in the room; the message is already stored, so a failure here is only logged.
-    await app.typing.stop(roomId, authorId).catch((error: unknown) => app.logger.error({ err: error }, 'typing stop failed'));
-    return message;
+    message = await appendToHistory(app, { roomId, authorId, ...content, replyToId: input.replyToId ?? null, clientMessageId });
   } catch (error) {
-    // Two retries raced past the lookup above: the later one rolled back; answer with the first.
-    if (retryKey && isUniqueViolation(error, 'clientMessageId')) {
-      return app.prisma.message.findUniqueOrThrow({ where: { roomId_authorId_clientMessageId: retryKey } });
+    // A retry: the unique (room, author, clientMessageId) refused it, and took its seq back with it.
+    if (clientMessageId && isUniqueViolation(error, 'clientMessageId')) {
+      return app.prisma.message.findUniqueOrThrow({ where: { roomId_authorId_clientMessageId: { roomId, authorId, clientMessageId } } });
     }
-    // The room was deleted since the membership check.
-    if (isRecordMissing(error)) throw fail.notFound('Room');
     throw error;
   }
+  // The room was deleted since the membership check.
+  if (!message) throw fail.notFound('Room');
+  await app.bus.publishAll(messageAdded(message));
+  // Sending ends the author's typing in the room; the message is already stored, so a failure here is only logged.
+  await app.typing.stop(roomId, authorId).catch((error: unknown) => app.logger.error({ err: error }, 'typing stop failed'));
+  return message;
+}
+
+interface NewMessage {
+  roomId: string;
+  authorId: string;
+  body: string | null;
+  payload: Prisma.InputJsonObject | null;
+  replyToId: string | null;
+  clientMessageId: string | null;
 }
 
 /**
- * Stores the message with its room's next seq. The UPDATE takes the room's row lock, which
- * serializes senders until the commit, and a rollback returns the seq with the rest: seqs stay
- * 1..N without gaps or duplicates. Only these two statements run under the lock, so a busy room
- * sends as fast as it can.
+ * Stores the message with its room's next seq in one statement: the UPDATE takes the room's row
+ * lock, so concurrent senders (on any instance) get consecutive seqs, and a failed INSERT (a retried
+ * clientMessageId) undoes the increment with it: seqs stay 1..N without gaps or duplicates. The lock
+ * is held for that one statement only, never across round trips, so a busy room sends as fast as
+ * the database can. Null when the room no longer exists.
  */
-function appendToHistory(app: App, data: Omit<Prisma.MessageUncheckedCreateInput, 'seq'>): Promise<Message> {
-  return app.prisma.$transaction(async (tx) => {
-    const { lastSeq: seq } = await tx.room.update({
-      where: { id: data.roomId },
-      data: { lastSeq: { increment: 1 }, lastActivityAt: new Date() },
-      select: { lastSeq: true },
-    });
-    return tx.message.create({ data: { ...data, seq } });
-  }, QUEUE_FOR_THE_LOCK);
+async function appendToHistory(app: App, message: NewMessage): Promise<Message | null> {
+  const now = new Date();
+  const payload = message.payload === null ? null : JSON.stringify(message.payload);
+  const [stored] = await app.prisma.$queryRaw<Message[]>`
+    WITH "next" AS (
+      UPDATE "Room" SET "lastSeq" = "lastSeq" + 1, "lastActivityAt" = ${now}
+      WHERE "id" = ${message.roomId}
+      RETURNING "lastSeq"
+    )
+    INSERT INTO "Message" ("id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "clientMessageId", "createdAt")
+    SELECT ${uuidv7()}, ${message.roomId}, "next"."lastSeq", ${message.authorId}, ${message.body}, ${payload}::jsonb,
+      ${message.replyToId}, ${message.clientMessageId}, ${now}
+    FROM "next"
+    RETURNING "id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "clientMessageId", "createdAt", "editedAt", "deletedAt"`;
+  return stored ?? null;
 }
 
 /** A body and/or a payload; the payload passes the size limit and the server's message checker. */
@@ -86,12 +89,12 @@ async function validContent(
   app: App,
   message: { roomId: string; authorId: string },
   input: SendMessageInput,
-): Promise<{ body: string | null; payload: Prisma.InputJsonObject | typeof Prisma.DbNull }> {
+): Promise<{ body: string | null; payload: Prisma.InputJsonObject | null }> {
   if (input.body == null && input.payload == null) {
     throw fail.badInput('A message needs a body, a payload, or both.', 'body');
   }
   const body = input.body == null ? null : validBody(app.config.limits, input.body);
-  if (input.payload == null) return { body, payload: Prisma.DbNull };
+  if (input.payload == null) return { body, payload: null };
   const payload = validPayload(app.config.limits, input.payload);
   const problem = await app.messageChecker.checkPayload(payload, message);
   if (problem) throw fail.badInput(problem, 'payload');

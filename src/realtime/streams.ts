@@ -2,7 +2,8 @@ import { viewerId, type Context } from '../context.js';
 import { fail } from '../errors.js';
 import { memberRoom } from '../rooms/access.js';
 import { TopicListener } from './listener.js';
-import { topics, type PresencePayload, type RoomEventPayload, type Topic } from './topics.js';
+import { fillGap } from './gap-fill.js';
+import { messageAddedPayload, topics, type MessageAddedPayload, type PresencePayload, type RoomEventPayload, type Topic } from './topics.js';
 
 /**
  * The source streams of the Subscription fields. Each listens to per-room / per-user topics only,
@@ -11,8 +12,6 @@ import { topics, type PresencePayload, type RoomEventPayload, type Topic } from 
  * They yield the bus payload objects themselves, so one event shared by many subscribers stays one
  * object (websocket.ts executes the selection once per event and document).
  */
-
-export type MessageAddedPayload = Extract<RoomEventPayload, { type: 'MessageAdded' }>;
 
 const REPLAY_PAGE = 100;
 
@@ -59,16 +58,16 @@ async function* roomStream(
     // A client claiming more than exists gets what comes next, not a silent hole.
     let lastSeq = Math.min(afterSeq ?? room.lastSeq, room.lastSeq);
     await listener.add(topics.room(roomId));
-    lastSeq = yield* messagesAfter(context, roomId, lastSeq, Number.POSITIVE_INFINITY);
+    lastSeq = yield* replayAfter(context, roomId, lastSeq);
     for await (const event of listener.events) {
       if (event.type === 'Resync') {
-        lastSeq = yield* messagesAfter(context, roomId, lastSeq, Number.POSITIVE_INFINITY);
+        lastSeq = yield* replayAfter(context, roomId, lastSeq);
         continue;
       }
       if (event.type === 'MessageAdded') {
         if (event.seq <= lastSeq) continue; // already sent (replayed, or delivered twice)
         // A publish was lost or overtaken: fill from the database first.
-        if (event.seq > lastSeq + 1) yield* messagesAfter(context, roomId, lastSeq, event.seq);
+        if (event.seq > lastSeq + 1) yield* await fillGap(app.prisma, roomId, lastSeq, event.seq);
         lastSeq = event.seq;
       }
       yield event;
@@ -89,24 +88,17 @@ function endIfAccessLost(event: RoomEventPayload, roomId: string, userId: string
   }
 }
 
-/** MessageAdded events for the stored messages with afterSeq < seq < beforeSeq, in order; returns the last seq. */
-async function* messagesAfter(
-  context: Context,
-  roomId: string,
-  afterSeq: number,
-  beforeSeq: number,
-): AsyncGenerator<MessageAddedPayload, number> {
+/** Replays the stored messages with seq > afterSeq as MessageAdded events, in order; returns the last seq. */
+async function* replayAfter(context: Context, roomId: string, afterSeq: number): AsyncGenerator<MessageAddedPayload, number> {
   let from = afterSeq;
   for (;;) {
     const page = await context.app.prisma.message.findMany({
-      where: { roomId, seq: { gt: from, ...(Number.isFinite(beforeSeq) ? { lt: beforeSeq } : {}) } },
+      where: { roomId, seq: { gt: from } },
       orderBy: { seq: 'asc' },
       take: REPLAY_PAGE,
-      select: { id: true, seq: true, authorId: true },
+      select: { id: true, roomId: true, seq: true, authorId: true },
     });
-    for (const message of page) {
-      yield { type: 'MessageAdded', roomId, messageId: message.id, seq: message.seq, authorId: message.authorId };
-    }
+    for (const message of page) yield messageAddedPayload(message);
     if (page.length > 0) from = page[page.length - 1]!.seq;
     if (page.length < REPLAY_PAGE) return from;
   }

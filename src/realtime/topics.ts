@@ -18,6 +18,16 @@ export type RoomEventPayload =
 
 export type RoomEventType = RoomEventPayload['type'];
 
+export type MessageAddedPayload = Extract<RoomEventPayload, { type: 'MessageAdded' }>;
+
+export const messageAddedPayload = (message: { id: string; roomId: string; seq: number; authorId: string | null }): MessageAddedPayload => ({
+  type: 'MessageAdded',
+  roomId: message.roomId,
+  messageId: message.id,
+  seq: message.seq,
+  authorId: message.authorId,
+});
+
 export interface PresencePayload {
   userId: string;
   status: 'ONLINE' | 'OFFLINE';
