@@ -542,6 +542,8 @@ async function main(): Promise<void> {
           const figures = await runOne(target, S, M, inFlight);
           record?.(figures);
           print(target.backend === 'ceiling' ? { ...figures, date } : { ...withRatios(figures, ceilings.get(S)), date });
+          // Losing, repeating or reordering a message fails the run, whatever the speed.
+          if (figures.lost || figures.duplicates || figures.outOfOrder || figures.gaps) failures++;
         } catch (error) {
           failures++;
           print({ backend: target.backend, S, M, W: inFlight, error: (error as Error).message.slice(0, 500), date });

@@ -32,7 +32,7 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authScopes: (context) => ({
       authenticated: context.viewer !== null,
-      member: async (roomId) => (await context.loaders.membership.load(roomId)) !== null,
+      member: (roomId) => context.loaders.isMember.load(roomId),
     }),
     // Anonymous callers are told to sign in; signed-in ones that lack a scope are told no.
     unauthorizedError: (_parent, context) => (context.viewer ? fail.forbidden() : fail.unauthenticated()),

@@ -10,36 +10,57 @@ export interface Context {
   app: App;
   viewer: Viewer | null;
   loaders: Loaders;
+  /** Rooms the viewer was found to be a member of; for a subscription, kept while it lives (see withFreshLoaders). */
+  memberOf: Set<string>;
 }
 
 export interface Loaders extends MessageLoaders {
   /** The viewer's membership of a room (null when not a member), batched per request. */
   membership: DataLoader<string, RoomMember | null>;
+  /** Whether the viewer is a member of a room: the `member` auth scope. */
+  isMember: DataLoader<string, boolean>;
   /** Whether a user has an open connection, batched per request. */
   online: DataLoader<string, boolean>;
 }
 
 export function createContext(app: App, viewer: Viewer | null): Context {
-  return { app, viewer, loaders: createLoaders(app, viewer) };
+  const memberOf = new Set<string>();
+  return { app, viewer, memberOf, loaders: createLoaders(app, viewer, memberOf) };
+}
+
+/** Tells the loaders a membership the caller already holds, sparing the query. */
+export function knownMembership(context: Context, member: RoomMember): void {
+  context.loaders.membership.prime(member.roomId, member);
+  context.memberOf.add(member.roomId);
 }
 
 /**
- * The same viewer with empty loaders. A subscription's context lives as long as the subscription;
- * each event is executed with fresh loaders so it never answers from an earlier event's cache.
+ * The same viewer with empty loaders, for one event of a subscription: its context lives as long as
+ * the subscription, and an event must not answer from an earlier event's cache. Only memberships
+ * found are kept: a stream delivers a room's events only while the viewer is a member (it ends or
+ * stops following the room the moment they are removed), so the `member` scope need not ask the
+ * database again for every event.
  */
 export function withFreshLoaders<C extends Context>(context: C): C {
-  return { ...context, loaders: createLoaders(context.app, context.viewer) };
+  return { ...context, loaders: createLoaders(context.app, context.viewer, context.memberOf) };
 }
 
-function createLoaders(app: App, viewer: Viewer | null): Loaders {
+function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): Loaders {
+  const membership = new DataLoader<string, RoomMember | null>(async (roomIds) => {
+    if (!viewer) return roomIds.map(() => null);
+    const rows = await app.prisma.roomMember.findMany({
+      where: { userId: viewer.id, roomId: { in: [...roomIds] } },
+    });
+    for (const row of rows) memberOf.add(row.roomId);
+    const byRoom = new Map(rows.map((row) => [row.roomId, row]));
+    return roomIds.map((id) => byRoom.get(id) ?? null);
+  });
   return {
-    membership: new DataLoader(async (roomIds) => {
-      if (!viewer) return roomIds.map(() => null);
-      const rows = await app.prisma.roomMember.findMany({
-        where: { userId: viewer.id, roomId: { in: [...roomIds] } },
-      });
-      const byRoom = new Map(rows.map((row) => [row.roomId, row]));
-      return roomIds.map((id) => byRoom.get(id) ?? null);
+    membership,
+    isMember: new DataLoader(async (roomIds) => {
+      const unknown = roomIds.filter((id) => !memberOf.has(id));
+      if (unknown.length > 0) await membership.loadMany(unknown);
+      return roomIds.map((id) => memberOf.has(id));
     }),
     online: new DataLoader(async (userIds) => {
       const online = await app.presence.online(userIds);

@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { viewerId, type Context } from '../context.js';
+import { knownMembership, viewerId, type Context } from '../context.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { parseId } from '../ids.js';
 import * as messages from './service.js';
@@ -41,11 +41,12 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     resolve: async (query, _root, { input }, context) => {
-      const message = await messages.sendMessage(context.app, viewerId(context), {
+      const { message, member } = await messages.sendMessage(context.app, viewerId(context), {
         ...input,
         roomId: parseId('Room', input.roomId, 'roomId'),
         replyToId: input.replyToId == null ? null : parseId('Message', input.replyToId, 'replyToId'),
       });
+      knownMembership(context, member);
       // The stored row already answers a selection of plain fields (the usual `{ id seq }`).
       return Object.keys(query).length === 0 ? message : reread(context, query, message.id);
     },

@@ -1,7 +1,7 @@
 import type { App } from '../app.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
-import { Prisma, type Message } from '../generated/prisma/client.js';
+import { Prisma, type Message, type RoomMember } from '../generated/prisma/client.js';
 import { uuidv7 } from '../ids.js';
 import { memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager } from '../rooms/permissions.js';
@@ -24,11 +24,16 @@ export interface SendMessageInput {
   clientMessageId?: string | null;
 }
 
-export async function sendMessage(app: App, authorId: string, input: SendMessageInput): Promise<Message> {
+/** Sends a message; answers with it and the author's membership (which the answer's access check needs). */
+export async function sendMessage(
+  app: App,
+  authorId: string,
+  input: SendMessageInput,
+): Promise<{ message: Message; member: RoomMember }> {
   const { roomId } = input;
   const content = await validContent(app, { roomId, authorId }, input);
   const clientMessageId = input.clientMessageId == null ? null : validClientMessageId(input.clientMessageId);
-  await requireMember(app.prisma, roomId, authorId);
+  const member = await requireMember(app.prisma, roomId, authorId);
   if (input.replyToId) {
     const repliedTo = await app.prisma.message.findFirst({ where: { id: input.replyToId, roomId }, select: { id: true } });
     if (!repliedTo) throw fail.badInput('replyToId must be a message of the same room.', 'replyToId');
@@ -39,7 +44,10 @@ export async function sendMessage(app: App, authorId: string, input: SendMessage
   } catch (error) {
     // A retry: the unique (room, author, clientMessageId) refused it, and took its seq back with it.
     if (clientMessageId && isUniqueViolation(error, 'clientMessageId')) {
-      return app.prisma.message.findUniqueOrThrow({ where: { roomId_authorId_clientMessageId: { roomId, authorId, clientMessageId } } });
+      const original = await app.prisma.message.findUniqueOrThrow({
+        where: { roomId_authorId_clientMessageId: { roomId, authorId, clientMessageId } },
+      });
+      return { message: original, member };
     }
     throw error;
   }
@@ -48,7 +56,7 @@ export async function sendMessage(app: App, authorId: string, input: SendMessage
   await app.bus.publishAll(messageAdded(message));
   // Sending ends the author's typing in the room; the message is already stored, so a failure here is only logged.
   await app.typing.stop(roomId, authorId).catch((error: unknown) => app.logger.error({ err: error }, 'typing stop failed'));
-  return message;
+  return { message, member };
 }
 
 interface NewMessage {

@@ -78,27 +78,58 @@ function isAsyncIterator<T>(value: T | AsyncIterable<unknown>): value is AsyncIt
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-/** Maps a source stream; return() reaches the source at once (an async generator's would wait for the next event). */
+/**
+ * How many events of one subscription may be executing at once. graphql-ws asks for the next result
+ * only once the previous one is written, so executing on demand would cap a subscription at one
+ * database round trip per event; executing ahead keeps a busy room's stream moving.
+ */
+const EXECUTE_AHEAD = 16;
+
+/**
+ * Maps a source stream, executing up to EXECUTE_AHEAD events ahead of the consumer, in order.
+ * return() reaches the source at once (an async generator's would wait for the next event).
+ */
 function mapEvents(
   source: AsyncIterator<unknown>,
   map: (event: unknown) => Promise<ExecutionResult>,
   maskError: (error: unknown) => Error,
 ): AsyncIterableIterator<ExecutionResult> {
-  return {
-    next: async () => {
-      try {
-        const step = await source.next();
-        return step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) };
-      } catch (error) {
+  type Step = IteratorResult<ExecutionResult, undefined>;
+  const ahead: Promise<Step>[] = [];
+  let ended = false;
+  const pull = (): Promise<Step> => {
+    const step = source.next().then(
+      async (event): Promise<Step> => {
+        if (event.done) {
+          ended = true;
+          return { done: true, value: undefined };
+        }
+        return { done: false, value: await map(event.value) };
+      },
+      async (error: unknown): Promise<Step> => {
+        ended = true;
         await source.return?.();
         throw maskError(error instanceof GraphQLError ? error : new GraphQLError(String(error), { originalError: error as Error }));
-      }
+      },
+    );
+    // Steps pulled ahead may never be asked for (the consumer stopped at an earlier error).
+    step.catch(() => {});
+    return step;
+  };
+  return {
+    next: () => {
+      while (!ended && ahead.length < EXECUTE_AHEAD) ahead.push(pull());
+      return ahead.shift() ?? Promise.resolve({ done: true, value: undefined });
     },
     return: async () => {
+      ended = true;
+      ahead.length = 0;
       await source.return?.();
       return { done: true, value: undefined };
     },
     throw: async (error) => {
+      ended = true;
+      ahead.length = 0;
       await source.return?.();
       throw error;
     },
