@@ -10,7 +10,7 @@ import { messageAddedPayload, topics, type MessageAddedPayload, type PresencePay
  * checks membership at subscribe time, and ends the moment the viewer loses access: removed or banned
  * → FORBIDDEN, room deleted → complete (after delivering RoomDeleted where the stream carries it).
  * They yield the bus payload objects themselves, so one event shared by many subscribers stays one
- * object (websocket.ts executes the selection once per event and document).
+ * object (server/shared-execution.ts executes the selection once per event and document).
  */
 
 const REPLAY_PAGE = 100;
