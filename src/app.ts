@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { Database, PrismaClient } from './db/client.js';
 import type { Logger } from './logger.js';
+import type { MessageAppender } from './messages/appender.js';
 import type { MessageChecker } from './messages/checker.js';
 import type { EventBus } from './realtime/bus.js';
 import type { PresenceTracker } from './realtime/presence.js';
@@ -20,6 +21,8 @@ export interface App {
   presence: PresenceTracker;
   typing: TypingTracker;
   tokens: TokenService;
+  /** Stores sent messages, batching concurrent sends to a room, and publishes them. */
+  appender: MessageAppender;
   /** Which message payloads sendMessage accepts (custom message formats). */
   messageChecker: MessageChecker;
 }

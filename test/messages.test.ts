@@ -214,11 +214,36 @@ describe('messages', () => {
       room?.messages.edges.map((edge) => edge.node.seq),
       [1, 2, 3],
     );
-    assert.deepEqual(await events.settled(3), [
-      { type: 'MessageAdded', roomId: rawId(roomId), messageId: rawId(first.id), seq: 1, authorId: rawId(author.id) },
-      { type: 'MessageAdded', roomId: rawId(roomId), messageId: rawId(second.id), seq: 2, authorId: rawId(member.id) },
-      { type: 'MessageAdded', roomId: rawId(roomId), messageId: rawId(both.id), seq: 3, authorId: rawId(owner.id) },
-    ]);
+    // MessageAdded carries the stored row and its author's public columns, never the password hash.
+    const published = await events.settled(3);
+    assert.deepEqual(
+      published.map((event) => event.type === 'MessageAdded' && [event.seq, event.message.id, event.message.authorId, event.author?.id]),
+      [
+        [1, rawId(first.id), rawId(author.id), rawId(author.id)],
+        [2, rawId(second.id), rawId(member.id), rawId(member.id)],
+        [3, rawId(both.id), rawId(owner.id), rawId(owner.id)],
+      ],
+    );
+    const carried = published[1]!;
+    assert.ok(carried.type === 'MessageAdded');
+    assert.deepEqual(
+      { ...carried.message, createdAt: Date.parse(carried.message.createdAt) },
+      {
+        id: rawId(second.id),
+        roomId: rawId(roomId),
+        seq: 2,
+        authorId: rawId(member.id),
+        body: null,
+        payload,
+        replyToId: rawId(first.id),
+        clientMessageId: 'client-1',
+        createdAt: Date.parse(second.createdAt),
+        editedAt: null,
+        deletedAt: null,
+      },
+    );
+    assert.deepEqual(Object.keys(carried.author ?? {}).sort(), ['createdAt', 'displayName', 'id', 'lastSeenAt', 'username']);
+    assert.equal(carried.author?.username, member.username);
     events.stop();
   });
 

@@ -1,9 +1,61 @@
-import type { Message } from '../generated/prisma/client.js';
-import { messageAddedPayload, roomEvent, type Outgoing } from '../realtime/topics.js';
+import type { Message, Prisma, User } from '../generated/prisma/client.js';
+import { roomEvent, type JsonValue, type MessageAddedPayload, type Outgoing } from '../realtime/topics.js';
 
 /** The events message writes publish, on the room's topic. */
 
-export const messageAdded = (message: Message): Outgoing[] => roomEvent(messageAddedPayload(message));
+/** A message's author as MessageAdded carries it: every column but the password hash. */
+export type Author = Omit<User, 'passwordHash'>;
+
+/** A stored message with its author, as a send returns it and MessageAdded carries it. */
+export type StoredMessage = Message & { author: Author | null };
+
+/** Reads a StoredMessage (replays and gap fills build their MessageAdded events from it). */
+export const storedMessageSelect = {
+  id: true,
+  roomId: true,
+  seq: true,
+  authorId: true,
+  body: true,
+  payload: true,
+  replyToId: true,
+  clientMessageId: true,
+  createdAt: true,
+  editedAt: true,
+  deletedAt: true,
+  author: { select: { id: true, username: true, displayName: true, createdAt: true, lastSeenAt: true } },
+} satisfies Prisma.MessageSelect;
+
+const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
+const dateOrNull = (iso: string | null) => (iso === null ? null : new Date(iso));
+
+export function messageAddedPayload({ author, ...message }: StoredMessage): MessageAddedPayload {
+  return {
+    type: 'MessageAdded',
+    roomId: message.roomId,
+    seq: message.seq,
+    message: {
+      ...message,
+      payload: message.payload as JsonValue | null,
+      createdAt: message.createdAt.toISOString(),
+      editedAt: isoOrNull(message.editedAt),
+      deletedAt: isoOrNull(message.deletedAt),
+    },
+    author: author && { ...author, createdAt: author.createdAt.toISOString(), lastSeenAt: isoOrNull(author.lastSeenAt) },
+  };
+}
+
+/** The message a MessageAdded event carries, as the row it was made from. */
+export function storedMessageOf({ message, author }: MessageAddedPayload): StoredMessage {
+  return {
+    ...message,
+    createdAt: new Date(message.createdAt),
+    editedAt: dateOrNull(message.editedAt),
+    deletedAt: dateOrNull(message.deletedAt),
+    author: author && { ...author, createdAt: new Date(author.createdAt), lastSeenAt: dateOrNull(author.lastSeenAt) },
+  };
+}
+
+export const messageAdded = (message: StoredMessage): Outgoing[] => roomEvent(messageAddedPayload(message));
 
 /** Edited, deleted, or its reactions changed. */
 export const messageUpdated = (message: Message): Outgoing[] =>

@@ -17,7 +17,8 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
   }),
 });
 
-type MessageQuery = { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect };
+/** The include/select the prisma plugin plans for a Message field. */
+export type MessageQuery = { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect };
 
 /** The message as the mutation's selection asks for it, read after the write. */
 const reread = (context: Context, query: MessageQuery, id: string) =>

@@ -1,12 +1,10 @@
 import type { App } from '../app.js';
-import { isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
 import { Prisma, type Message, type RoomMember } from '../generated/prisma/client.js';
-import { uuidv7 } from '../ids.js';
 import { memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager } from '../rooms/permissions.js';
 import { lockLiveMessage, memberMessage } from './access.js';
-import { messageAdded, messageUpdated, readReceipt } from './events.js';
+import { messageUpdated, readReceipt } from './events.js';
 import { validBody, validClientMessageId, validEmoji, validPayload, validReadSeq } from './input.js';
 
 /**
@@ -33,63 +31,35 @@ export async function sendMessage(
   const { roomId } = input;
   const content = await validContent(app, { roomId, authorId }, input);
   const clientMessageId = input.clientMessageId == null ? null : validClientMessageId(input.clientMessageId);
-  const member = await requireMember(app.prisma, roomId, authorId);
-  if (input.replyToId) {
-    const repliedTo = await app.prisma.message.findFirst({ where: { id: input.replyToId, roomId }, select: { id: true } });
-    if (!repliedTo) throw fail.badInput('replyToId must be a message of the same room.', 'replyToId');
-  }
-  let message: Message | null;
-  try {
-    message = await appendToHistory(app, { roomId, authorId, ...content, replyToId: input.replyToId ?? null, clientMessageId });
-  } catch (error) {
-    // A retry: the unique (room, author, clientMessageId) refused it, and took its seq back with it.
-    if (clientMessageId && isUniqueViolation(error, 'clientMessageId')) {
-      const original = await app.prisma.message.findUniqueOrThrow({
-        where: { roomId_authorId_clientMessageId: { roomId, authorId, clientMessageId } },
-      });
-      return { message: original, member };
-    }
-    throw error;
-  }
-  // The room was deleted since the membership check.
-  if (!message) throw fail.notFound('Room');
-  await app.bus.publishAll(messageAdded(message));
+  const replyToId = input.replyToId ?? null;
+  // Stored and published in one batched statement (see appender.ts), which also checks membership,
+  // the reply target and the idempotency key.
+  const appended = await app.appender.append(roomId, { authorId, ...content, replyToId, clientMessageId });
+  if (!appended) return notStored(app, { roomId, authorId, replyToId, clientMessageId });
   // Sending ends the author's typing in the room; the message is already stored, so a failure here is only logged.
   await app.typing.stop(roomId, authorId).catch((error: unknown) => app.logger.error({ err: error }, 'typing stop failed'));
-  return { message, member };
+  return appended;
 }
 
-interface NewMessage {
-  roomId: string;
-  authorId: string;
-  body: string | null;
-  payload: Prisma.InputJsonObject | null;
-  replyToId: string | null;
-  clientMessageId: string | null;
-}
-
-/**
- * Stores the message with its room's next seq in one statement: the UPDATE takes the room's row
- * lock, so concurrent senders (on any instance) get consecutive seqs, and a failed INSERT (a retried
- * clientMessageId) undoes the increment with it: seqs stay 1..N without gaps or duplicates. The lock
- * is held for that one statement only, never across round trips, so a busy room sends as fast as
- * the database can. Null when the room no longer exists.
- */
-async function appendToHistory(app: App, message: NewMessage): Promise<Message | null> {
-  const now = new Date();
-  const payload = message.payload === null ? null : JSON.stringify(message.payload);
-  const [stored] = await app.prisma.$queryRaw<Message[]>`
-    WITH "next" AS (
-      UPDATE "Room" SET "lastSeq" = "lastSeq" + 1, "lastActivityAt" = ${now}
-      WHERE "id" = ${message.roomId}
-      RETURNING "lastSeq"
-    )
-    INSERT INTO "Message" ("id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "clientMessageId", "createdAt")
-    SELECT ${uuidv7()}, ${message.roomId}, "next"."lastSeq", ${message.authorId}, ${message.body}, ${payload}::jsonb,
-      ${message.replyToId}, ${message.clientMessageId}, ${now}
-    FROM "next"
-    RETURNING "id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "clientMessageId", "createdAt", "editedAt", "deletedAt"`;
-  return stored ?? null;
+/** Why the appender did not store a send: the original message of a retry, or the error the send deserves. */
+async function notStored(
+  app: App,
+  send: { roomId: string; authorId: string; replyToId: string | null; clientMessageId: string | null },
+): Promise<{ message: Message; member: RoomMember }> {
+  const { roomId, authorId, replyToId, clientMessageId } = send;
+  const member = await requireMember(app.prisma, roomId, authorId);
+  if (clientMessageId) {
+    const original = await app.prisma.message.findUnique({
+      where: { roomId_authorId_clientMessageId: { roomId, authorId, clientMessageId } },
+    });
+    if (original) return { message: original, member };
+  }
+  if (replyToId) {
+    const repliedTo = await app.prisma.message.findFirst({ where: { id: replyToId, roomId }, select: { id: true } });
+    if (!repliedTo) throw fail.badInput('replyToId must be a message of the same room.', 'replyToId');
+  }
+  // Not a member when the statement ran, but one now: the room's membership changed in between.
+  throw fail.conflict('The room changed while the message was being sent: send it again.');
 }
 
 /** A body and/or a payload; the payload passes the size limit and the server's message checker. */

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../db/client.js';
-import { messageAddedPayload, type MessageAddedPayload } from './topics.js';
+import { messageAddedPayload, storedMessageSelect } from '../messages/events.js';
+import type { MessageAddedPayload } from './topics.js';
 
 /** How long a finished fill stays shared, for subscribers that reach the same gap a moment later. */
 const KEEP_MS = 1000;
@@ -22,7 +23,7 @@ export function fillGap(prisma: PrismaClient, roomId: string, afterSeq: number, 
       .findMany({
         where: { roomId, seq: { gt: afterSeq, lt: beforeSeq } },
         orderBy: { seq: 'asc' },
-        select: { id: true, roomId: true, seq: true, authorId: true },
+        select: storedMessageSelect,
       })
       .then((rows) => rows.map(messageAddedPayload));
     const shared = fills;

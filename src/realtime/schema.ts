@@ -1,5 +1,8 @@
 import { builder } from '../builder.js';
+import type { Context } from '../context.js';
 import { globalId, parseId } from '../ids.js';
+import { storedMessageOf } from '../messages/events.js';
+import type { MessageQuery } from '../messages/schema.js';
 import { Presence } from '../users/schema.js';
 import { messageAddedStream, myEventStream, presenceStream, roomEventStream } from './streams.js';
 import type { PresencePayload, RoomEventPayload } from './topics.js';
@@ -8,12 +11,24 @@ import type { PresencePayload, RoomEventPayload } from './topics.js';
 
 type EventOf<Type extends RoomEventPayload['type']> = Extract<RoomEventPayload, { type: Type }>;
 
+/**
+ * The added message as the selection asks for it. The event carries the row and its author, which
+ * answer the usual selections (plain fields and the author) without a query; a selection of other
+ * relations (reactions, replyTo, room...) reads the message from the database.
+ */
+function addedMessage(query: MessageQuery, event: EventOf<'MessageAdded'>, context: Context) {
+  const carried =
+    !query.select && Object.entries(query.include ?? {}).every(([relation, nested]) => relation === 'author' && nested === true);
+  return carried
+    ? storedMessageOf(event)
+    : context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.message.id } });
+}
+
 const MessageAdded = builder.objectRef<EventOf<'MessageAdded'>>('MessageAdded').implement({
   fields: (t) => ({
     message: t.prismaField({
       type: 'Message',
-      resolve: (query, event, _args, context) =>
-        context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+      resolve: (query, event, _args, context) => addedMessage(query, event, context),
     }),
   }),
 });
@@ -119,8 +134,7 @@ builder.subscriptionType({
       authScopes: { authenticated: true },
       args: { roomId: t.arg.id({ required: true }), afterSeq: t.arg.int() },
       subscribe: (_root, args, context) => messageAddedStream(context, parseId('Room', args.roomId, 'roomId'), args.afterSeq),
-      resolve: (query, event, _args, context) =>
-        context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+      resolve: (query, event, _args, context) => addedMessage(query, event, context),
     }),
     roomEvents: t.field({
       type: RoomEvent,

@@ -3,7 +3,8 @@ import { fail } from '../errors.js';
 import { memberRoom } from '../rooms/access.js';
 import { TopicListener } from './listener.js';
 import { fillGap } from './gap-fill.js';
-import { messageAddedPayload, topics, type MessageAddedPayload, type PresencePayload, type RoomEventPayload, type Topic } from './topics.js';
+import { messageAddedPayload, storedMessageSelect } from '../messages/events.js';
+import { topics, type MessageAddedPayload, type PresencePayload, type RoomEventPayload, type Topic } from './topics.js';
 
 /**
  * The source streams of the Subscription fields. Each listens to per-room / per-user topics only,
@@ -96,7 +97,7 @@ async function* replayAfter(context: Context, roomId: string, afterSeq: number):
       where: { roomId, seq: { gt: from } },
       orderBy: { seq: 'asc' },
       take: REPLAY_PAGE,
-      select: { id: true, roomId: true, seq: true, authorId: true },
+      select: storedMessageSelect,
     });
     for (const message of page) yield messageAddedPayload(message);
     if (page.length > 0) from = page[page.length - 1]!.seq;

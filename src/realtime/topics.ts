@@ -1,13 +1,15 @@
 /**
  * The one place that names pub/sub topics and their payloads.
- * Payloads carry ids (and seq), never whole rows: subscribers load what their selection needs,
- * and a payload crosses Redis as JSON, so it holds only strings, numbers and booleans.
+ * A payload crosses Redis as JSON, so it holds only JSON values (times as ISO strings). Most carry
+ * ids, and subscribers load what their selection needs; MessageAdded carries the stored message and
+ * its author, because every member of the room receives it, and reading the row back once per event
+ * would cost more than the fan-out itself.
  */
 
 export type MemberLeftReason = 'LEFT' | 'REMOVED' | 'BANNED';
 
 export type RoomEventPayload =
-  | { type: 'MessageAdded'; roomId: string; messageId: string; seq: number; authorId: string | null }
+  | { type: 'MessageAdded'; roomId: string; seq: number; message: MessageRecord; author: AuthorRecord | null }
   | { type: 'MessageUpdated'; roomId: string; messageId: string; seq: number }
   | { type: 'MemberJoined'; roomId: string; userId: string }
   | { type: 'MemberLeft'; roomId: string; userId: string; reason: MemberLeftReason }
@@ -20,13 +22,31 @@ export type RoomEventType = RoomEventPayload['type'];
 
 export type MessageAddedPayload = Extract<RoomEventPayload, { type: 'MessageAdded' }>;
 
-export const messageAddedPayload = (message: { id: string; roomId: string; seq: number; authorId: string | null }): MessageAddedPayload => ({
-  type: 'MessageAdded',
-  roomId: message.roomId,
-  messageId: message.id,
-  seq: message.seq,
-  authorId: message.authorId,
-});
+/** A stored message as it was added: the Message row, times as ISO strings. */
+export interface MessageRecord {
+  id: string;
+  roomId: string;
+  seq: number;
+  authorId: string | null;
+  body: string | null;
+  payload: JsonValue | null;
+  replyToId: string | null;
+  clientMessageId: string | null;
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+}
+
+/** The public columns of a message's author (never the password hash). */
+export interface AuthorRecord {
+  id: string;
+  username: string;
+  displayName: string;
+  createdAt: string;
+  lastSeenAt: string | null;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface PresencePayload {
   userId: string;

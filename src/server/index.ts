@@ -5,7 +5,9 @@ import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { openDatabase, pgliteDirectory, type DatabaseLocation } from '../db/client.js';
 import { createLogger, type Logger } from '../logger.js';
+import { createMessageAppender } from '../messages/appender.js';
 import { acceptAnyPayload, type MessageChecker } from '../messages/checker.js';
+import { messageAdded } from '../messages/events.js';
 import { createEventBus } from '../realtime/bus.js';
 import { createPresenceTracker } from '../realtime/presence.js';
 import { connectRedis } from '../realtime/redis.js';
@@ -70,6 +72,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     presence,
     typing,
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
+    appender: createMessageAppender(db.prisma, (messages) => bus.publishAll(messages.flatMap(messageAdded))),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
   };
 
