@@ -1,10 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { graphql } from './generated/gql.js';
+import { topics } from '../src/realtime/topics.js';
 import { send } from './support/chat.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from './support/database.js';
-import { rawId, roomWithCast } from './support/rooms.js';
+import { outcome, rawId, recordEvents, roomWithCast } from './support/rooms.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
+
+const SeqSend = graphql(`
+  mutation SeqSend($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      id
+      seq
+      body
+      author {
+        username
+      }
+    }
+  }
+`);
 
 const SENDERS = 12;
 const PER_SENDER = 20;
@@ -48,6 +63,54 @@ describe('per-room message sequence', () => {
     assert.deepEqual(await storedSeqs(api, roomId), oneToTotal);
     const room = await api.server.app.prisma.room.findUniqueOrThrow({ where: { id: rawId(roomId) } });
     assert.equal(room.lastSeq, TOTAL);
+  });
+
+  it('stores concurrent sends in shared statements, refusing only the sends that deserve it', async () => {
+    const { roomId, senders } = await crowdedRoom(api);
+    const [owner, member] = senders as [TestUser, TestUser];
+    const outsider = await createUser(api, 'outsider');
+    const otherRoom = await roomWithCast(api, { owner });
+    const elsewhere = await send(api, owner, otherRoom, 'elsewhere');
+    const original = (await api.ok(SeqSend, { input: { roomId, body: 'first', clientMessageId: 'k1' } }, member.token)).sendMessage;
+    const events = await recordEvents(api, topics.room(rawId(roomId)));
+    let inserts = 0;
+    const stopCounting = api.server.app.db.onQuery((sql) => {
+      if (sql.includes('INSERT INTO "Message"')) inserts++;
+    });
+
+    const good = Array.from({ length: 24 }, (_, n) => ({ input: { roomId, body: `good ${n}` }, token: senders[n % SENDERS]!.token }));
+    const bad = [
+      { input: { roomId, body: 'not a member' }, token: outsider.token, expect: 'FORBIDDEN' },
+      { input: { roomId, body: 'bad reply', replyToId: elsewhere.id }, token: member.token, expect: 'BAD_USER_INPUT' },
+      { input: { roomId, body: 'retry', clientMessageId: 'k1' }, token: member.token, expect: 'RETRY' },
+      { input: { roomId, body: 'new key', clientMessageId: 'k2' }, token: member.token, expect: 'OK' },
+      { input: { roomId, body: 'new key again', clientMessageId: 'k2' }, token: member.token, expect: 'SAME' },
+    ];
+    // Interleaved and all in flight together, so refused sends share statements with stored ones.
+    const all = [...good.slice(0, 12), ...bad, ...good.slice(12)];
+    const results = await Promise.all(all.map(({ input, token }) => api.request(SeqSend, { input }, token)));
+    stopCounting();
+
+    const badResults = results.slice(12, 12 + bad.length);
+    assert.deepEqual(badResults.slice(0, 2).map(outcome), ['FORBIDDEN', 'BAD_USER_INPUT']);
+    assert.deepEqual(badResults[2]?.data?.sendMessage, original, 'a retry answers the original');
+    const k2 = badResults[3]?.data?.sendMessage;
+    assert.equal(k2?.body, 'new key');
+    assert.deepEqual(badResults[4]?.data?.sendMessage, k2, 'a retry queued beside its original answers it too');
+
+    const stored = [...results.slice(0, 12), badResults[3]!, ...results.slice(12 + bad.length)].map((result) => result.data?.sendMessage);
+    assert.deepEqual(sorted(stored.map((message) => message!.seq)), Array.from({ length: 25 }, (_, i) => i + 2), 'seqs 2..26, no gap');
+    assert.deepEqual(stored[0]?.author, { username: senders[0]!.username }, 'the answer carries the author');
+    assert.deepEqual(await storedSeqs(api, roomId), Array.from({ length: 26 }, (_, i) => i + 1));
+    assert.ok(inserts < 25, `25 stored messages took ${inserts} INSERT statements: concurrent sends share them`);
+
+    const published = await events.settled(25);
+    assert.deepEqual(
+      published.map((event) => event.type === 'MessageAdded' && event.seq),
+      Array.from({ length: 25 }, (_, i) => i + 2),
+      'published once each, in seq order',
+    );
+    events.stop();
   });
 });
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import type { Viewer } from '../users/tokens.js';
 import { createMaskError } from './errors.js';
 import { createSharedSubscribe } from './shared-execution.js';
+import { serveGraphqlWs } from './ws-transport.js';
 import type { GraphQLHandler } from './yoga.js';
 
 /** Per-socket state, kept in graphql-ws's ctx.extra. */
@@ -30,7 +30,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
   const maskError = createMaskError(app.logger);
   const subscribeShared = createSharedSubscribe({ maskError: (error) => maskError(error, 'Unexpected error.') });
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: app.config.limits.maxWsPayloadBytes });
-  const graphqlWs = useServer<Record<string, unknown>, Partial<SocketState>>(
+  const graphqlWs = serveGraphqlWs<Record<string, unknown>, Partial<SocketState>>(
     {
       onConnect: async (ctx) => {
         const state = ctx.extra as SocketState;
@@ -88,6 +88,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
     },
     wsServer,
     app.config.realtime.keepAliveMs,
+    app.logger,
   );
   return {
     /** Completes every subscription and closes every socket (1001 Going Away). */

@@ -1,0 +1,119 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { CloseCode, handleProtocols, makeServer, type ConnectionInitMessage, type ServerOptions } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../logger.js';
+
+/** What graphql-ws's ctx.extra holds for every socket, as graphql-ws/use/ws puts it. */
+export interface TransportExtra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+}
+
+/**
+ * Unsent bytes past which a send waits for the socket to drain: below it graphql-ws goes on at once,
+ * so a subscription with several events ready writes them all in the same turn.
+ */
+const HIGH_WATER_BYTES = 64 * 1024;
+
+/**
+ * graphql-ws's protocol server (makeServer) on a `ws` server: what graphql-ws/use/ws does (keepalive
+ * pings, 4500 on internal errors, 1001 on dispose), with the writes shaped for fan-out. Every frame
+ * written to a socket in one turn of the event loop leaves in one system call: the TCP socket is
+ * corked at its first frame of the turn and uncorked when the turn's I/O is done. A busy room's
+ * events reach each subscriber in a handful of writes instead of one per event, and a frame waits
+ * at most until the end of the turn that produced it.
+ */
+export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E extends Record<PropertyKey, unknown>>(
+  options: ServerOptions<P, TransportExtra & Partial<E>>,
+  wsServer: WebSocketServer,
+  keepAliveMs: number,
+  logger: Logger,
+) {
+  const server = makeServer(options);
+  const corked = new Set<Socket>();
+  const uncorkAll = () => {
+    for (const tcp of corked) tcp.uncork();
+    corked.clear();
+  };
+  const corkForThisTurn = (tcp: Socket) => {
+    if (corked.has(tcp)) return;
+    if (corked.size === 0) setImmediate(uncorkAll);
+    tcp.cork();
+    corked.add(tcp);
+  };
+  const closeOnInternalError = (socket: WebSocket, error: unknown, what: string) => {
+    logger.error({ err: error }, what);
+    socket.close(CloseCode.InternalServerError, 'Internal server error');
+  };
+
+  wsServer.options.handleProtocols = handleProtocols;
+  wsServer.on('connection', (socket, request) => {
+    // The upgraded request's socket is the connection ws writes its frames to.
+    const tcp = request.socket;
+    socket.once('error', (error) => closeOnInternalError(socket, error, 'websocket error'));
+    const stopKeepAlive = keepAlive(socket, keepAliveMs);
+    // One wait for every send that finds the socket full.
+    let drained: Promise<void> | null = null;
+    const whenDrained = () =>
+      (drained ??= new Promise<void>((resolve) => {
+        const done = () => {
+          tcp.off('drain', done);
+          socket.off('close', done);
+          drained = null;
+          resolve();
+        };
+        tcp.on('drain', done);
+        socket.on('close', done);
+      }));
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => {
+          if (socket.readyState !== socket.OPEN) return;
+          corkForThisTurn(tcp);
+          socket.send(data);
+          return socket.bufferedAmount < HIGH_WATER_BYTES ? undefined : whenDrained();
+        },
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data: Buffer) => {
+            handle(String(data)).catch((error: unknown) => closeOnInternalError(socket, error, 'graphql-ws message failed'));
+          }),
+      },
+      { socket, request } as TransportExtra & Partial<E>,
+    );
+    socket.once('close', (code, reason) => {
+      stopKeepAlive();
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    /** Closes every socket with 1001 Going Away (graphql-ws completes their subscriptions). */
+    dispose: async () => {
+      for (const client of wsServer.clients) client.close(1001, 'Going away');
+      wsServer.removeAllListeners('connection');
+    },
+  };
+}
+
+/** Pings every keepAliveMs; a socket that has not answered by the next ping is terminated. */
+function keepAlive(socket: WebSocket, keepAliveMs: number): () => void {
+  if (!(keepAliveMs > 0 && Number.isFinite(keepAliveMs))) return () => {};
+  let pongWait: NodeJS.Timeout | null = null;
+  const onPong = () => {
+    if (pongWait) clearTimeout(pongWait);
+    pongWait = null;
+  };
+  socket.on('pong', onPong);
+  const pings = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    pongWait ??= setTimeout(() => socket.terminate(), keepAliveMs);
+    socket.ping();
+  }, keepAliveMs);
+  return () => {
+    clearInterval(pings);
+    if (pongWait) clearTimeout(pongWait);
+  };
+}
