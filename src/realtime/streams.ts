@@ -29,24 +29,24 @@ export function messageAddedStream(
   afterSeq: number | null | undefined,
 ): AsyncIterableIterator<MessageAddedPayload> {
   const listener = newListener<RoomStreamEvent>(context);
-  return cancellable(onlyMessages(roomStream(context, listener, roomId, afterSeq ?? null)), listener);
-}
-
-async function* onlyMessages(events: AsyncGenerator<RoomEventPayload>): AsyncGenerator<MessageAddedPayload> {
-  for await (const event of events) if (event.type === 'MessageAdded') yield event;
+  // With messagesOnly, every event the stream yields is a MessageAdded.
+  const messages = roomStream(context, listener, roomId, afterSeq ?? null, true) as AsyncGenerator<MessageAddedPayload>;
+  return cancellable(messages, listener);
 }
 
 /** Everything that happens in a room; MessageAdded events in seq order without gaps or duplicates. */
 export function roomEventStream(context: Context, roomId: string): AsyncIterableIterator<RoomEventPayload> {
   const listener = newListener<RoomStreamEvent>(context);
-  return cancellable(roomStream(context, listener, roomId, null), listener);
+  return cancellable(roomStream(context, listener, roomId, null, false), listener);
 }
 
+/** A room's events (only its MessageAdded with messagesOnly, though all of them can end the stream). */
 async function* roomStream(
   context: Context,
   listener: TopicListener<RoomStreamEvent>,
   roomId: string,
   afterSeq: number | null,
+  messagesOnly: boolean,
 ): AsyncGenerator<RoomEventPayload> {
   const { app } = context;
   const userId = viewerId(context);
@@ -71,7 +71,7 @@ async function* roomStream(
         if (event.seq > lastSeq + 1) yield* await fillGap(app.prisma, roomId, lastSeq, event.seq);
         lastSeq = event.seq;
       }
-      yield event;
+      if (!messagesOnly || event.type === 'MessageAdded') yield event;
       endIfAccessLost(event, roomId, userId);
       if (event.type === 'RoomDeleted') return;
     }

@@ -44,7 +44,10 @@ async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res
     return sendJson(res, 413, { errors: [error.toJSON()] });
   }
   const abort = new AbortController();
-  res.on('close', () => abort.abort());
+  // A client that goes away mid-request cancels it; after a complete response there is nothing to cancel.
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);

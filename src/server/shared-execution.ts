@@ -13,34 +13,42 @@ import {
 } from 'graphql';
 import { withFreshLoaders, type Context } from '../context.js';
 
+/** Where a subscription's `next` frames go: its graphql-ws operation id, and its socket's send. */
+export interface FrameSink {
+  id: string;
+  send(frame: string): Promise<void> | undefined;
+}
+
 /**
  * Subscriptions with shared execution. Many subscribers of one room receive the same event object
- * from the bus; executing their selection once per (event, document, variables) and handing every
- * subscriber the same result keeps fan-out cost close to serialization alone. A document that selects
- * a viewer-dependent field (marked `extensions: { viewerDependent: true }` in the schema) is shared
- * only among subscriptions of the same viewer.
+ * from the bus; executing their selection once per (event, document, variables), serializing the
+ * result once, and writing that same text in every subscriber's frame keeps fan-out cost close to
+ * the socket writes alone. A document that selects a viewer-dependent field (marked
+ * `extensions: { viewerDependent: true }` in the schema) is shared only among subscriptions of the same viewer.
  */
 export function createSharedSubscribe(options: { maskError: (error: unknown) => Error }) {
-  const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+  /** event → subscription key → the serialized `next` payload. */
+  const payloads = new WeakMap<object, Map<string, Promise<string>>>();
   const viewerDependence = new WeakMap<DocumentNode, boolean>();
 
-  const executeOnce = (event: unknown, key: string, run: () => Promise<ExecutionResult> | ExecutionResult) => {
-    if (typeof event !== 'object' || event === null) return Promise.resolve(run());
-    let byKey = results.get(event);
-    if (!byKey) results.set(event, (byKey = new Map()));
-    let result = byKey.get(key);
-    if (!result) byKey.set(key, (result = Promise.resolve(run())));
-    return result;
+  const executeOnce = (event: unknown, key: string, run: () => Promise<string>) => {
+    if (typeof event !== 'object' || event === null) return run();
+    let byKey = payloads.get(event);
+    if (!byKey) payloads.set(event, (byKey = new Map()));
+    let payload = byKey.get(key);
+    if (!payload) byKey.set(key, (payload = run()));
+    return payload;
   };
 
   // graphql-js's execute runs a subscription operation's resolvers on one event, as its subscribe
-  // does (yoga's executor would start a new subscription instead); errors are masked here.
-  const executeEvent = async (args: ExecutionArgs, event: unknown): Promise<ExecutionResult> => {
+  // does (yoga's executor would start a new subscription instead); errors are masked here. The text
+  // is what graphql-ws would write as the payload (GraphQLError serializes through its toJSON).
+  const executeEvent = async (args: ExecutionArgs, event: unknown): Promise<string> => {
     const result = await execute({ ...args, contextValue: withFreshLoaders(args.contextValue as Context), rootValue: event });
-    return result.errors ? { ...result, errors: result.errors.map((error) => options.maskError(error) as GraphQLError) } : result;
+    return JSON.stringify(result.errors ? { ...result, errors: result.errors.map((error) => options.maskError(error)) } : result);
   };
 
-  return async (args: ExecutionArgs): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> => {
+  return async (args: ExecutionArgs, sink: FrameSink): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> => {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterator(source)) {
       const result = source as ExecutionResult;
@@ -56,7 +64,8 @@ export function createSharedSubscribe(options: { maskError: (error: unknown) => 
     // subscription, so each event's lookup hashes a string V8 has hashed before.
     const documentText = args.document.loc?.source.body ?? print(args.document);
     const key = `${documentText}\u0000${viewer}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-    return mapEvents(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), options.maskError);
+    const serialized = mapEvents(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), options.maskError);
+    return writeFrames(serialized, sink);
   };
 }
 
@@ -79,9 +88,9 @@ function isAsyncIterator<T>(value: T | AsyncIterable<unknown>): value is AsyncIt
 }
 
 /**
- * How many events of one subscription may be executing at once. graphql-ws asks for the next result
- * only once the previous one is written, so executing on demand would cap a subscription at one
- * database round trip per event; executing ahead keeps a busy room's stream moving.
+ * How many events of one subscription may be executing at once. Frames are written in order, each
+ * after the previous one, so executing on demand would cap a subscription at one database round trip
+ * per event (for selections the event does not carry); executing ahead keeps a busy room's stream moving.
  */
 const EXECUTE_AHEAD = 16;
 
@@ -89,12 +98,12 @@ const EXECUTE_AHEAD = 16;
  * Maps a source stream, executing up to EXECUTE_AHEAD events ahead of the consumer, in order.
  * return() reaches the source at once (an async generator's would wait for the next event).
  */
-function mapEvents(
+function mapEvents<T>(
   source: AsyncIterator<unknown>,
-  map: (event: unknown) => Promise<ExecutionResult>,
+  map: (event: unknown) => Promise<T>,
   maskError: (error: unknown) => Error,
-): AsyncIterableIterator<ExecutionResult> {
-  type Step = IteratorResult<ExecutionResult, undefined>;
+): AsyncIterator<T, undefined> {
+  type Step = IteratorResult<T, undefined>;
   const ahead: Promise<Step>[] = [];
   let ended = false;
   const pull = (): Promise<Step> => {
@@ -127,10 +136,37 @@ function mapEvents(
       await source.return?.();
       return { done: true, value: undefined };
     },
+  };
+}
+
+/**
+ * Writes each serialized payload in a graphql-ws `next` frame of the subscription, so that graphql-ws
+ * does not serialize the same result again for every subscriber. graphql-ws still drives the
+ * operation: the iterator it gets yields nothing and ends as the stream does (done, or with the
+ * stream's error), which graphql-ws answers with `complete` or `error` after the frames written here;
+ * its return() (the client completed, or the socket closed) stops the stream.
+ */
+function writeFrames(payloads: AsyncIterator<string, undefined>, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
+  const prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
+  let stopped = false;
+  const ended = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
+    for (let step = await payloads.next(); !step.done && !stopped; step = await payloads.next()) {
+      await sink.send(`${prefix}${step.value}}`);
+    }
+    return { done: true, value: undefined };
+  })();
+  const stop = async () => {
+    stopped = true;
+    await payloads.return?.();
+  };
+  return {
+    next: () => ended,
+    return: async () => {
+      await stop();
+      return { done: true, value: undefined };
+    },
     throw: async (error) => {
-      ended = true;
-      ahead.length = 0;
-      await source.return?.();
+      await stop();
       throw error;
     },
     [Symbol.asyncIterator]() {

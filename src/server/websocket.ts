@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import type { Viewer } from '../users/tokens.js';
 import { createMaskError } from './errors.js';
-import { createSharedSubscribe } from './shared-execution.js';
+import { createSharedSubscribe, type FrameSink } from './shared-execution.js';
 import { serveGraphqlWs } from './ws-transport.js';
 import type { GraphQLHandler } from './yoga.js';
 
@@ -20,9 +20,13 @@ interface SocketState {
 // setTimeout's longest delay; a later expiry is re-armed when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** yoga's enveloped execute (error masking and the rest of its plugins), carried to graphql-ws's execute hooks. */
-interface EnvelopedRoot {
+/**
+ * Carried from onSubscribe to graphql-ws's execute and subscribe hooks: yoga's enveloped execute (error
+ * masking and the rest of its plugins), and where the subscription writes its frames.
+ */
+interface OperationRoot {
   execute: (args: ExecutionArgs) => Promise<ExecutionResult> | ExecutionResult;
+  frames: FrameSink;
 }
 
 /** graphql-ws on the HTTP server's port and path, sharing yoga's schema, plugins and context. */
@@ -62,7 +66,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       onClose: (ctx) => {
         clearTimeout((ctx.extra as SocketState).expiryTimer);
       },
-      onSubscribe: async (ctx, _id, payload: SubscribePayload) => {
+      onSubscribe: async (ctx, id, payload: SubscribePayload) => {
         const enveloped = yoga.getEnveloped({ ...ctx, request: ctx.extra.request, socket: ctx.extra.socket, params: payload });
         let document;
         try {
@@ -79,12 +83,12 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           operationName: payload.operationName,
           variableValues: payload.variables,
           contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute } satisfies EnvelopedRoot,
+          rootValue: { execute: enveloped.execute, frames: { id, send: ctx.extra.send } } satisfies OperationRoot,
         };
         return args;
       },
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => subscribeShared({ ...args, rootValue: undefined }),
+      execute: (args) => (args.rootValue as OperationRoot).execute(args),
+      subscribe: (args) => subscribeShared({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).frames),
     },
     wsServer,
     app.config.realtime.keepAliveMs,

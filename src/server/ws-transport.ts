@@ -8,6 +8,8 @@ import type { Logger } from '../logger.js';
 export interface TransportExtra {
   readonly socket: WebSocket;
   readonly request: IncomingMessage;
+  /** Writes one protocol message to the socket, as graphql-ws's own sends do (subscriptions write their frames with it). */
+  readonly send: (data: string) => Promise<void> | undefined;
 }
 
 /**
@@ -66,22 +68,23 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
         tcp.on('drain', done);
         socket.on('close', done);
       }));
+    const send = (data: string) => {
+      if (socket.readyState !== socket.OPEN) return;
+      corkForThisTurn(tcp);
+      socket.send(data);
+      return socket.bufferedAmount < HIGH_WATER_BYTES ? undefined : whenDrained();
+    };
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) => {
-          if (socket.readyState !== socket.OPEN) return;
-          corkForThisTurn(tcp);
-          socket.send(data);
-          return socket.bufferedAmount < HIGH_WATER_BYTES ? undefined : whenDrained();
-        },
+        send,
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data: Buffer) => {
             handle(String(data)).catch((error: unknown) => closeOnInternalError(socket, error, 'graphql-ws message failed'));
           }),
       },
-      { socket, request } as TransportExtra & Partial<E>,
+      { socket, request, send } as TransportExtra & Partial<E>,
     );
     socket.once('close', (code, reason) => {
       stopKeepAlive();

@@ -18,6 +18,9 @@ export function createGraphQLHandler(app: App) {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // http.ts bounds the body before yoga sees it (413 with the contract's PAYLOAD_TOO_LARGE); yoga's
+    // own limit would stream every body through a second check.
+    maxRequestBodySize: false,
     // Browsers get GraphiQL at /graphql, with subscriptions over graphql-ws on the same path.
     graphiql: { title: 'Parley', subscriptionsProtocol: 'WS' },
     // Internal errors are logged, in full, by maskError; client errors are not worth a log line.
