@@ -12,7 +12,7 @@
  *   --w=32                   BENCH_W        sends in flight
  *   --warmup=N               BENCH_WARMUP   warm-up messages before each measured run (default M/10, at most 200)
  *   --ceiling=0              BENCH_CEILING  skip the ceiling (no ratios then)
- *   --cpu-prof=DIR           BENCH_CPU_PROF run the Parley child with --cpu-prof into DIR
+ *   --cpu-prof=DIR           BENCH_CPU_PROF run the server children (Parley and the ceiling) with --cpu-prof into DIR
  *   BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL
  *   (default redis://127.0.0.1:6379), BENCH_VERBOSE=1 (server logs on stderr).
  * JSON lines go to stdout, progress to stderr.
@@ -106,8 +106,16 @@ const MAX_USERS_PER_CALL = 100;
 /** A send answered later than this counts as failed (it is not retried). */
 const SEND_TIMEOUT_MS = 120_000;
 
+/** With --cpu-prof, one folder per server: V8 writes a profile per thread (main thread: the largest, `*.0.001.cpuprofile`). */
+function profilingArgs(label: string): string[] {
+  if (!cpuProfDir) return [];
+  const profileDir = join(resolve(cpuProfDir), `${label}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  log(`${label}: CPU profiles go to ${profileDir}`);
+  return ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+}
+
 async function startCeiling(): Promise<Target> {
-  const server = await startChild('bench/ceiling-server.ts', {}, { marker: 'ceiling listening', label: 'ceiling' });
+  const server = await startChild('bench/ceiling-server.ts', {}, { marker: 'ceiling listening', label: 'ceiling', nodeArgs: profilingArgs('ceiling') });
   children.add(server);
   return {
     backend: 'ceiling',
@@ -151,10 +159,7 @@ async function startParley(backend: 'embedded' | 'postgres'): Promise<Target> {
       Object.assign(env, { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
     }
     // One folder per server: V8 writes a profile per thread (main thread: the largest, `*.0.001.cpuprofile`).
-    const profileDir = cpuProfDir ? join(resolve(cpuProfDir), `${backend}-${new Date().toISOString().replace(/[:.]/g, '-')}`) : '';
-    if (profileDir) log(`${backend}: CPU profiles go to ${profileDir}`);
-    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    server = await startChild('src/main.ts', env, { marker: 'GraphiQL', label: backend, nodeArgs });
+    server = await startChild('src/main.ts', env, { marker: 'GraphiQL', label: backend, nodeArgs: profilingArgs(backend) });
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     throw error;

@@ -155,6 +155,8 @@ function writeFrames(payloads: AsyncIterator<string, undefined>, sink: FrameSink
     }
     return { done: true, value: undefined };
   })();
+  // graphql-ws never asks for a subscription the client completed while it was being set up.
+  ended.catch(() => {});
   const stop = async () => {
     stopped = true;
     await payloads.return?.();
