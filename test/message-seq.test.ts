@@ -132,4 +132,25 @@ describe('per-room message sequence across server instances', { skip: !usingPost
     assert.deepEqual(sorted(seqs), oneToTotal);
     assert.deepEqual(await storedSeqs(servers[1]!, roomId), oneToTotal);
   });
+
+  it('stores a retry raced from two instances once, and the sends batched with it still go through', async () => {
+    const { roomId, senders } = await crowdedRoom(servers[0]!);
+    const [racer, ...others] = senders as [TestUser, ...TestUser[]];
+    const ROUNDS = 5;
+    for (let round = 0; round < ROUNDS; round++) {
+      const clientMessageId = `race-${round}`;
+      // Each instance batches copies of the same retry with other senders' messages: the batch whose
+      // statement commits second meets the first's row in the unique index.
+      const sends = servers.flatMap((server, s) => [
+        ...Array.from({ length: 3 }, () => server.ok(SeqSend, { input: { roomId, body: 'raced', clientMessageId } }, racer.token)),
+        ...others.slice(s * 4, s * 4 + 4).map((other) => server.ok(SeqSend, { input: { roomId, body: 'beside' } }, other.token)),
+      ]);
+      const results = (await Promise.all(sends)).map((data) => data.sendMessage);
+      const raced = results.filter((message) => message.body === 'raced');
+      assert.equal(new Set(raced.map((message) => message.id)).size, 1, `round ${round}: one message for the key`);
+      assert.equal(results.filter((message) => message.body === 'beside').length, 8);
+    }
+    const perRound = 1 + 8;
+    assert.deepEqual(await storedSeqs(servers[1]!, roomId), Array.from({ length: ROUNDS * perRound }, (_, i) => i + 1));
+  });
 });
