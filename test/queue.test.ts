@@ -14,6 +14,20 @@ describe('subscription queue', () => {
     assert.deepEqual(await queue.next(), { value: 3, done: false });
   });
 
+  it('hands a waiting consumer a whole burst at once, in order', async () => {
+    const queue = new EventQueue<number>(10);
+    const waiting = queue.nextBatch();
+    for (let i = 1; i <= 4; i++) queue.push(i);
+    assert.deepEqual(await waiting, [1, 2, 3, 4]);
+    queue.push(5);
+    queue.push(6);
+    assert.deepEqual(await queue.next(), { value: 5, done: false });
+    assert.deepEqual(await queue.nextBatch(), [6]);
+    const ended = queue.nextBatch();
+    await queue.return();
+    assert.equal(await ended, null);
+  });
+
   it('ends a consumer that falls too far behind, with RATE_LIMITED, and lets go of the buffer', async () => {
     let released = 0;
     const queue = new EventQueue<number>(3, () => released++);

@@ -1,14 +1,15 @@
 import { ParleyError, ErrorCode } from '../errors.js';
 
 /**
- * A bounded async queue between pub/sub callbacks and one subscription's consumer (graphql-ws,
- * which pulls the next event only after the previous one was written to the socket). A consumer
- * that falls `limit` events behind fails with an error instead of growing memory without bound.
+ * A bounded async queue between pub/sub callbacks and one subscription's consumer. A consumer that
+ * falls `limit` events behind fails with an error instead of growing memory without bound.
+ * Events published together (a batch of sends, a read of Redis messages) arrive in one synchronous
+ * burst; nextBatch() hands the consumer the whole burst at once, so it pays for one wake-up per
+ * burst rather than one per event.
  */
 export class EventQueue<T> implements AsyncIterableIterator<T> {
-  private readonly buffer: T[] = [];
-  private waiting: ((result: IteratorResult<T>) => void) | null = null;
-  private failWaiting: ((error: Error) => void) | null = null;
+  private buffer: T[] = [];
+  private waiters: (() => void)[] = [];
   private error: Error | null = null;
   private finished = false;
   private closed = false;
@@ -20,12 +21,6 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   push(value: T): void {
     if (this.finished || this.error) return;
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = this.failWaiting = null;
-      resolve({ value, done: false });
-      return;
-    }
     if (this.buffer.length >= this.limit) {
       this.fail(
         new ParleyError(
@@ -36,52 +31,73 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
       return;
     }
     this.buffer.push(value);
+    this.wake();
   }
 
   /** Ends the stream with an error at once, dropping anything buffered. */
   fail(error: Error): void {
     if (this.finished || this.error) return;
     this.buffer.length = 0;
-    if (this.failWaiting) {
-      const reject = this.failWaiting;
-      this.waiting = this.failWaiting = null;
-      this.finished = true;
-      reject(error);
-    } else {
-      this.error = error;
-    }
+    this.error = error;
+    this.wake();
     this.close();
   }
 
-  next(): Promise<IteratorResult<T>> {
-    if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift() as T, done: false });
-    if (this.error) {
-      const error = this.error;
-      this.error = null;
-      this.finished = true;
-      return Promise.reject(error);
+  async next(): Promise<IteratorResult<T>> {
+    await this.settled();
+    if (this.buffer.length > 0) return { value: this.buffer.shift() as T, done: false };
+    this.end();
+    return { value: undefined, done: true };
+  }
+
+  /** Every event waiting, in order (at least one); null once the queue has ended, or its error. */
+  async nextBatch(): Promise<T[] | null> {
+    await this.settled();
+    if (this.buffer.length > 0) {
+      const batch = this.buffer;
+      this.buffer = [];
+      return batch;
     }
-    if (this.finished) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
-      this.waiting = resolve;
-      this.failWaiting = reject;
-    });
+    this.end();
+    return null;
   }
 
   return(): Promise<IteratorResult<T>> {
     this.finished = true;
     this.buffer.length = 0;
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = this.failWaiting = null;
-      resolve({ value: undefined, done: true });
-    }
+    this.wake();
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /**
+   * Resolves once there is an event, an error or the end. The consumer reads the buffer when it
+   * resumes, so after the whole burst that woke it; another consumer may have taken it by then.
+   */
+  private async settled(): Promise<void> {
+    while (this.buffer.length === 0 && !this.error && !this.finished) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Throws the error that ended the queue, once; after it, and after return(), the queue is done. */
+  private end(): void {
+    const error = this.error;
+    if (!error) return;
+    this.error = null;
+    this.finished = true;
+    throw error;
   }
 
   private close(): void {

@@ -22,32 +22,41 @@ interface Resync {
 }
 type RoomStreamEvent = RoomEventPayload | Resync;
 
+/**
+ * A Subscription field's source stream. Besides one event at a time, it hands over the events that
+ * are ready together (a batch of sends published at once, a page of replay), which is how
+ * server/shared-execution.ts reads it: one wake-up and one write per subscriber for the whole batch.
+ */
+export interface EventStream<T> extends AsyncIterableIterator<T> {
+  /** The next events in order, at least one; done once the stream has ended. */
+  nextBatch(): Promise<IteratorResult<T[], undefined>>;
+}
+
 /** Messages of a room in seq order: replay after afterSeq, then live, with gaps filled from the database. */
-export function messageAddedStream(
-  context: Context,
-  roomId: string,
-  afterSeq: number | null | undefined,
-): AsyncIterableIterator<MessageAddedPayload> {
+export function messageAddedStream(context: Context, roomId: string, afterSeq: number | null | undefined): EventStream<MessageAddedPayload> {
   const listener = newListener<RoomStreamEvent>(context);
   // With messagesOnly, every event the stream yields is a MessageAdded.
-  const messages = roomStream(context, listener, roomId, afterSeq ?? null, true) as AsyncGenerator<MessageAddedPayload>;
-  return cancellable(messages, listener);
+  const messages = roomStream(context, listener, roomId, afterSeq ?? null, true) as AsyncGenerator<MessageAddedPayload[]>;
+  return batchStream(messages, listener);
 }
 
 /** Everything that happens in a room; MessageAdded events in seq order without gaps or duplicates. */
-export function roomEventStream(context: Context, roomId: string): AsyncIterableIterator<RoomEventPayload> {
+export function roomEventStream(context: Context, roomId: string): EventStream<RoomEventPayload> {
   const listener = newListener<RoomStreamEvent>(context);
-  return cancellable(roomStream(context, listener, roomId, null, false), listener);
+  return batchStream(roomStream(context, listener, roomId, null, false), listener);
 }
 
-/** A room's events (only its MessageAdded with messagesOnly, though all of them can end the stream). */
+/**
+ * A room's events, in batches as they arrive (only its MessageAdded with messagesOnly, though all
+ * of them can end the stream).
+ */
 async function* roomStream(
   context: Context,
   listener: TopicListener<RoomStreamEvent>,
   roomId: string,
   afterSeq: number | null,
   messagesOnly: boolean,
-): AsyncGenerator<RoomEventPayload> {
+): AsyncGenerator<RoomEventPayload[]> {
   const { app } = context;
   const userId = viewerId(context);
   if (afterSeq !== null && afterSeq < 0) throw fail.badInput('afterSeq must be 0 or more.', 'afterSeq');
@@ -60,20 +69,31 @@ async function* roomStream(
     let lastSeq = Math.min(afterSeq ?? room.lastSeq, room.lastSeq);
     await listener.add(topics.room(roomId));
     lastSeq = yield* replayAfter(context, roomId, lastSeq);
-    for await (const event of listener.events) {
-      if (event.type === 'Resync') {
-        lastSeq = yield* replayAfter(context, roomId, lastSeq);
-        continue;
+    for (let arrived = await listener.events.nextBatch(); arrived; arrived = await listener.events.nextBatch()) {
+      let batch: RoomEventPayload[] = [];
+      for (const event of arrived) {
+        if (event.type === 'Resync') {
+          if (batch.length > 0) yield batch;
+          batch = [];
+          lastSeq = yield* replayAfter(context, roomId, lastSeq);
+          continue;
+        }
+        if (event.type === 'MessageAdded') {
+          if (event.seq <= lastSeq) continue; // already sent (replayed, or delivered twice)
+          // A publish was lost or overtaken: fill from the database first.
+          if (event.seq > lastSeq + 1) batch.push(...(await fillGap(app.prisma, roomId, lastSeq, event.seq)));
+          lastSeq = event.seq;
+        }
+        if (!messagesOnly || event.type === 'MessageAdded') batch.push(event);
+        const ended = accessLost(event, roomId, userId);
+        if (ended || event.type === 'RoomDeleted') {
+          // What came before the end is delivered first.
+          if (batch.length > 0) yield batch;
+          if (ended) throw ended;
+          return;
+        }
       }
-      if (event.type === 'MessageAdded') {
-        if (event.seq <= lastSeq) continue; // already sent (replayed, or delivered twice)
-        // A publish was lost or overtaken: fill from the database first.
-        if (event.seq > lastSeq + 1) yield* await fillGap(app.prisma, roomId, lastSeq, event.seq);
-        lastSeq = event.seq;
-      }
-      if (!messagesOnly || event.type === 'MessageAdded') yield event;
-      endIfAccessLost(event, roomId, userId);
-      if (event.type === 'RoomDeleted') return;
+      if (batch.length > 0) yield batch;
     }
   } finally {
     stopResync();
@@ -81,16 +101,16 @@ async function* roomStream(
   }
 }
 
-function endIfAccessLost(event: RoomEventPayload, roomId: string, userId: string): void {
-  if (event.type === 'MemberLeft' && event.userId === userId && event.roomId === roomId) {
-    throw fail.forbidden(
-      event.reason === 'LEFT' ? 'You left this room.' : `You were ${event.reason === 'BANNED' ? 'banned' : 'removed'} from this room.`,
-    );
-  }
+/** The error that ends a stream of the room when event takes the viewer out of it; null otherwise. */
+function accessLost(event: RoomEventPayload, roomId: string, userId: string): Error | null {
+  if (event.type !== 'MemberLeft' || event.userId !== userId || event.roomId !== roomId) return null;
+  return fail.forbidden(
+    event.reason === 'LEFT' ? 'You left this room.' : `You were ${event.reason === 'BANNED' ? 'banned' : 'removed'} from this room.`,
+  );
 }
 
-/** Replays the stored messages with seq > afterSeq as MessageAdded events, in order; returns the last seq. */
-async function* replayAfter(context: Context, roomId: string, afterSeq: number): AsyncGenerator<MessageAddedPayload, number> {
+/** Replays the stored messages with seq > afterSeq as MessageAdded events, a page at a time, in order; returns the last seq. */
+async function* replayAfter(context: Context, roomId: string, afterSeq: number): AsyncGenerator<MessageAddedPayload[], number> {
   let from = afterSeq;
   for (;;) {
     const page = await context.app.prisma.message.findMany({
@@ -99,8 +119,10 @@ async function* replayAfter(context: Context, roomId: string, afterSeq: number):
       take: REPLAY_PAGE,
       select: storedMessageSelect,
     });
-    for (const message of page) yield messageAddedPayload(message);
-    if (page.length > 0) from = page[page.length - 1]!.seq;
+    if (page.length > 0) {
+      yield page.map(messageAddedPayload);
+      from = page[page.length - 1]!.seq;
+    }
     if (page.length < REPLAY_PAGE) return from;
   }
 }
@@ -112,9 +134,9 @@ const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'R
  * The viewer's own stream: what happens to them (added, removed, banned: their user topic) and new
  * messages, updates and deletions of every room they are in (those rooms' topics, followed as they come and go).
  */
-export function myEventStream(context: Context): AsyncIterableIterator<RoomEventPayload> {
+export function myEventStream(context: Context): EventStream<RoomEventPayload> {
   const listener = newListener<RoomEventPayload>(context);
-  return cancellable(myEvents(context, listener), listener);
+  return singleEventStream(myEvents(context, listener), listener);
 }
 
 async function* myEvents(context: Context, listener: TopicListener<RoomEventPayload>): AsyncGenerator<RoomEventPayload> {
@@ -153,9 +175,9 @@ const isPresence = (event: PresenceStreamEvent): event is PresencePayload => 'st
  * Presence of a room's members, or (roomId null) of everyone the viewer shares a room with,
  * following membership changes as they happen.
  */
-export function presenceStream(context: Context, roomId: string | null): AsyncIterableIterator<PresencePayload> {
+export function presenceStream(context: Context, roomId: string | null): EventStream<PresencePayload> {
   const listener = newListener<PresenceStreamEvent>(context);
-  return cancellable(presenceEvents(context, listener, roomId), listener);
+  return singleEventStream(presenceEvents(context, listener, roomId), listener);
 }
 
 async function* presenceEvents(
@@ -193,7 +215,8 @@ async function* presenceEvents(
         continue;
       }
       if (roomId && event.roomId === roomId) {
-        endIfAccessLost(event, roomId, userId);
+        const ended = accessLost(event, roomId, userId);
+        if (ended) throw ended;
         if (event.type === 'RoomDeleted') return;
       }
       if (event.type === 'MemberJoined' || event.type === 'MemberLeft' || event.type === 'RoomDeleted') {
@@ -220,23 +243,45 @@ const newListener = <P>(context: Context) =>
   new TopicListener<P>(context.app.bus, context.app.config.realtime.subscriptionBuffer);
 
 /**
- * An async generator's return() waits until the generator next yields, so an idle stream could not
- * be cancelled. This one closes the listener first: its queue ends, the generator runs its finally
- * block, and every topic is released at once.
+ * The EventStream of a generator of batches. An async generator's return() waits until the generator
+ * next yields, so an idle stream could not be cancelled: return() closes the listener first, its
+ * queue ends, the generator runs its finally block, and every topic is released at once.
  */
-function cancellable<T>(stream: AsyncGenerator<T>, listener: { close(): void }): AsyncIterableIterator<T> {
+function batchStream<T>(batches: AsyncGenerator<T[]>, listener: { close(): void }): EventStream<T> {
+  let unread: T[] = [];
   return {
-    next: () => stream.next(),
-    return: (value?: unknown) => {
+    nextBatch: async () => {
+      if (unread.length > 0) return { done: false, value: unread.splice(0) };
+      const step = await batches.next();
+      return step.done ? { done: true, value: undefined } : step;
+    },
+    next: async () => {
+      if (unread.length === 0) {
+        const step = await batches.next();
+        if (step.done) return { done: true, value: undefined };
+        unread = step.value;
+      }
+      return { done: false, value: unread.shift() as T };
+    },
+    return: async () => {
       listener.close();
-      return stream.return(value as T);
+      await batches.return(undefined);
+      return { done: true, value: undefined };
     },
     throw: (error?: unknown) => {
       listener.close();
-      return stream.throw(error);
+      return batches.throw(error).then(() => ({ done: true, value: undefined }));
     },
     [Symbol.asyncIterator]() {
       return this;
     },
   };
+}
+
+/** The EventStream of a generator of single events (streams whose events rarely come together). */
+const singleEventStream = <T>(events: AsyncGenerator<T>, listener: { close(): void }): EventStream<T> =>
+  batchStream(batchesOfOne(events), listener);
+
+async function* batchesOfOne<T>(events: AsyncGenerator<T>): AsyncGenerator<T[]> {
+  for await (const event of events) yield [event];
 }

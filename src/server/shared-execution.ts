@@ -12,6 +12,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { withFreshLoaders, type Context } from '../context.js';
+import type { EventStream } from '../realtime/streams.js';
 
 /** Where a subscription's `next` frames go: its graphql-ws operation id, and its socket's send. */
 export interface FrameSink {
@@ -27,16 +28,22 @@ export interface FrameSink {
  * `extensions: { viewerDependent: true }` in the schema) is shared only among subscriptions of the same viewer.
  */
 export function createSharedSubscribe(options: { maskError: (error: unknown) => Error }) {
-  /** event → subscription key → the serialized `next` payload. */
-  const payloads = new WeakMap<object, Map<string, Promise<string>>>();
+  /** event → subscription key → the serialized `next` payload: the text once ready, its promise until then. */
+  const payloads = new WeakMap<object, Map<string, string | Promise<string>>>();
   const viewerDependence = new WeakMap<DocumentNode, boolean>();
 
-  const executeOnce = (event: unknown, key: string, run: () => Promise<string>) => {
+  const executeOnce = (event: unknown, key: string, run: () => Promise<string>): string | Promise<string> => {
     if (typeof event !== 'object' || event === null) return run();
     let byKey = payloads.get(event);
     if (!byKey) payloads.set(event, (byKey = new Map()));
     let payload = byKey.get(key);
-    if (!payload) byKey.set(key, (payload = run()));
+    if (payload === undefined) {
+      const running = run();
+      byKey.set(key, (payload = running));
+      // Subscribers reaching the event later take the text as it is, without a wait.
+      const ready = byKey;
+      running.then((text) => ready.set(key, text), () => {});
+    }
     return payload;
   };
 
@@ -64,7 +71,8 @@ export function createSharedSubscribe(options: { maskError: (error: unknown) => 
     // subscription, so each event's lookup hashes a string V8 has hashed before.
     const documentText = args.document.loc?.source.body ?? print(args.document);
     const key = `${documentText}\u0000${viewer}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-    const serialized = mapEvents(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), options.maskError);
+    const batches = isEventStream(source) ? source : oneByOne(source);
+    const serialized = mapBatches(batches, (event) => executeOnce(event, key, () => executeEvent(args, event)), options.maskError);
     return writeFrames(serialized, sink);
   };
 }
@@ -87,33 +95,53 @@ function isAsyncIterator<T>(value: T | AsyncIterable<unknown>): value is AsyncIt
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
+const isEventStream = (source: AsyncIterator<unknown>): source is EventStream<unknown> => 'nextBatch' in source;
+
+/** A plain source stream (a field not built on realtime/streams.ts) read as batches of one. */
+function oneByOne(source: AsyncIterator<unknown>): Pick<EventStream<unknown>, 'nextBatch' | 'return'> {
+  return {
+    nextBatch: async () => {
+      const step = await source.next();
+      return step.done ? { done: true, value: undefined } : { done: false, value: [step.value] };
+    },
+    return: async () => {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+  };
+}
+
 /**
- * How many events of one subscription may be executing at once. Frames are written in order, each
+ * How many batches of events of one subscription may be executing at once. Frames are written in order, each
  * after the previous one, so executing on demand would cap a subscription at one database round trip
  * per event (for selections the event does not carry); executing ahead keeps a busy room's stream moving.
  */
 const EXECUTE_AHEAD = 16;
 
 /**
- * Maps a source stream, executing up to EXECUTE_AHEAD events ahead of the consumer, in order.
- * return() reaches the source at once (an async generator's would wait for the next event).
+ * Maps a source stream's batches to their payloads, executing up to EXECUTE_AHEAD batches ahead of
+ * the consumer, in order. A batch whose payloads are all ready (the usual case for all but the
+ * first subscriber of an event) maps without a wait. return() reaches the source at once.
  */
-function mapEvents<T>(
-  source: AsyncIterator<unknown>,
-  map: (event: unknown) => Promise<T>,
+function mapBatches(
+  source: Pick<EventStream<unknown>, 'nextBatch' | 'return'>,
+  map: (event: unknown) => string | Promise<string>,
   maskError: (error: unknown) => Error,
-): AsyncIterator<T, undefined> {
-  type Step = IteratorResult<T, undefined>;
+): AsyncIterator<string[], undefined> {
+  type Step = IteratorResult<string[], undefined>;
   const ahead: Promise<Step>[] = [];
   let ended = false;
   const pull = (): Promise<Step> => {
-    const step = source.next().then(
-      async (event): Promise<Step> => {
-        if (event.done) {
+    const step = source.nextBatch().then(
+      (batch): Step | Promise<Step> => {
+        if (batch.done) {
           ended = true;
           return { done: true, value: undefined };
         }
-        return { done: false, value: await map(event.value) };
+        const payloads = batch.value.map(map);
+        return payloads.every((payload) => typeof payload === 'string')
+          ? { done: false, value: payloads }
+          : Promise.all(payloads).then((texts) => ({ done: false, value: texts }));
       },
       async (error: unknown): Promise<Step> => {
         ended = true;
@@ -146,12 +174,17 @@ function mapEvents<T>(
  * stream's error), which graphql-ws answers with `complete` or `error` after the frames written here;
  * its return() (the client completed, or the socket closed) stops the stream.
  */
-function writeFrames(payloads: AsyncIterator<string, undefined>, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
+function writeFrames(batches: AsyncIterator<string[], undefined>, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
   const prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
   let stopped = false;
   const ended = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
-    for (let step = await payloads.next(); !step.done && !stopped; step = await payloads.next()) {
-      await sink.send(`${prefix}${step.value}}`);
+    for (let step = await batches.next(); !step.done && !stopped; step = await batches.next()) {
+      for (const payload of step.value) {
+        // Only a full socket makes the subscription wait (see ws-transport.ts).
+        const full = sink.send(`${prefix}${payload}}`);
+        if (full) await full;
+        if (stopped) break;
+      }
     }
     return { done: true, value: undefined };
   })();
@@ -159,7 +192,7 @@ function writeFrames(payloads: AsyncIterator<string, undefined>, sink: FrameSink
   ended.catch(() => {});
   const stop = async () => {
     stopped = true;
-    await payloads.return?.();
+    await batches.return?.();
   };
   return {
     next: () => ended,
