@@ -71,8 +71,9 @@ export function createSharedSubscribe(options: { maskError: (error: unknown) => 
     // subscription, so each event's lookup hashes a string V8 has hashed before.
     const documentText = args.document.loc?.source.body ?? print(args.document);
     const key = `${documentText}\u0000${viewer}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-    const batches = isEventStream(source) ? source : oneByOne(source);
-    const serialized = mapBatches(batches, (event) => executeOnce(event, key, () => executeEvent(args, event)), options.maskError);
+    // Every Subscription field's stream is built in realtime/streams.ts.
+    if (!isEventStream(source)) throw new Error('A subscription field returned a stream without nextBatch (see realtime/streams.ts).');
+    const serialized = mapBatches(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), options.maskError);
     return writeFrames(serialized, sink);
   };
 }
@@ -97,20 +98,6 @@ function isAsyncIterator<T>(value: T | AsyncIterable<unknown>): value is AsyncIt
 
 const isEventStream = (source: AsyncIterator<unknown>): source is EventStream<unknown> => 'nextBatch' in source;
 
-/** A plain source stream (a field not built on realtime/streams.ts) read as batches of one. */
-function oneByOne(source: AsyncIterator<unknown>): Pick<EventStream<unknown>, 'nextBatch' | 'return'> {
-  return {
-    nextBatch: async () => {
-      const step = await source.next();
-      return step.done ? { done: true, value: undefined } : { done: false, value: [step.value] };
-    },
-    return: async () => {
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-  };
-}
-
 /**
  * How many batches of events of one subscription may be executing at once. Frames are written in order, each
  * after the previous one, so executing on demand would cap a subscription at one database round trip
@@ -124,7 +111,7 @@ const EXECUTE_AHEAD = 16;
  * first subscriber of an event) maps without a wait. return() reaches the source at once.
  */
 function mapBatches(
-  source: Pick<EventStream<unknown>, 'nextBatch' | 'return'>,
+  source: EventStream<unknown>,
   map: (event: unknown) => string | Promise<string>,
   maskError: (error: unknown) => Error,
 ): AsyncIterator<string[], undefined> {
