@@ -90,13 +90,15 @@ export function createMessageAppender(
       for (const pending of repeats) pending.resolve(null);
       return;
     }
-    // Published in seq order, before the next batch's statement can commit; senders hear after.
+    // Published in seq order, before the next batch's statement can commit; senders hear after. The
+    // messages are stored either way, so a failed publish (streams fill the gap) still answers them.
     const delivered = published(appended.map(({ message }) => message));
     const byId = new Map(appended.map((entry) => [entry.message.id, entry]));
-    void delivered.then(() => {
+    const answer = () => {
       for (const pending of fresh) pending.resolve(byId.get(pending.id) ?? null);
       for (const pending of repeats) pending.resolve(null);
-    });
+    };
+    void delivered.then(answer, answer);
   }
 
   return {
