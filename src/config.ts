@@ -18,6 +18,8 @@ export interface Config {
   tokenTtlSeconds: number;
   realtime: RealtimeSettings;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Reverse proxies in front of the server whose X-Forwarded-For is believed (0: none, the header is ignored). */
+  trustedProxies: number;
   limits: Limits;
 }
 
@@ -78,6 +80,11 @@ const envSchema = z.object({
   TYPING_TIMEOUT: duration.default(6),
   SUBSCRIPTION_BUFFER: positiveInt.default(1000),
   KEEPALIVE: duration.default(12),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(\d+|true|false)$/, 'expected the number of proxies in front of the server, true (one) or false (none)')
+    .transform((text) => (text === 'true' ? 1 : text === 'false' ? 0 : Number(text)))
+    .default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt.default(1_000_000),
   MAX_WS_PAYLOAD_BYTES: positiveInt.default(1_000_000),
@@ -118,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
       keepAliveMs: e.KEEPALIVE * 1000,
     },
     logLevel: e.LOG_LEVEL,
+    trustedProxies: e.TRUST_PROXY,
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxWsPayloadBytes: e.MAX_WS_PAYLOAD_BYTES,

@@ -9,6 +9,8 @@ import type { Viewer } from './users/tokens.js';
 export interface Context {
   app: App;
   viewer: Viewer | null;
+  /** The client's network address (see server/caller.ts): the key of per-address limits. */
+  clientAddress: string;
   loaders: Loaders;
   /** Rooms the viewer was found to be a member of; for a subscription, kept while it lives (see withFreshLoaders). */
   memberOf: Set<string>;
@@ -23,9 +25,9 @@ export interface Loaders extends MessageLoaders {
   online: DataLoader<string, boolean>;
 }
 
-export function createContext(app: App, viewer: Viewer | null): Context {
+export function createContext(app: App, viewer: Viewer | null, clientAddress: string): Context {
   const memberOf = new Set<string>();
-  return { app, viewer, memberOf, loaders: createLoaders(app, viewer, memberOf) };
+  return { app, viewer, clientAddress, memberOf, loaders: createLoaders(app, viewer, memberOf) };
 }
 
 /** Tells the loaders a membership the caller already holds, sparing the query. */

@@ -9,6 +9,8 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A dependency (database, Redis) is unreachable: the same request may succeed if retried later. */
+  UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -24,6 +26,15 @@ export class ParleyError extends GraphQLError {
   }
 }
 
+/**
+ * extensions.retryAfter for every client; extensions.http is read by yoga for the HTTP status and
+ * headers and removed from the body (WebSocket frames drop it too, see server/errors.ts).
+ */
+function retryable(status: number, retryAfter: number) {
+  const seconds = Math.max(1, Math.ceil(retryAfter));
+  return { retryAfter: seconds, http: { status, headers: { 'retry-after': String(seconds) } } };
+}
+
 /** The catalogue: every expected failure is made here, so codes and wording stay consistent. */
 export const fail = {
   unauthenticated: (message = 'Sign in first: send a valid token as "Authorization: Bearer <token>".') =>
@@ -35,8 +46,12 @@ export const fail = {
   badInput: (message: string, field?: string) =>
     new ParleyError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {}),
   conflict: (message: string) => new ParleyError(ErrorCode.CONFLICT, message),
-  rateLimited: (message = 'Too many requests: slow down and try again shortly.') =>
-    new ParleyError(ErrorCode.RATE_LIMITED, message),
+  /** retryAfter: whole seconds until the same request may succeed (HTTP 429 with Retry-After). */
+  rateLimited: (retryAfter: number, message = 'Too many requests: slow down and try again shortly.') =>
+    new ParleyError(ErrorCode.RATE_LIMITED, message, retryable(429, retryAfter)),
+  /** A dependency is unreachable; nothing was changed that a retry would duplicate (HTTP 503 with Retry-After). */
+  unavailable: (retryAfter: number, message = 'The service is briefly unavailable: try again shortly.') =>
+    new ParleyError(ErrorCode.UNAVAILABLE, message, retryable(503, retryAfter)),
   payloadTooLarge: (limit: number) =>
     new ParleyError(ErrorCode.PAYLOAD_TOO_LARGE, `The request is larger than the limit of ${limit} bytes.`),
 };

@@ -38,6 +38,13 @@ describe('configuration', () => {
     assert.equal(config.redisUrl, 'redis://cache:6379');
   });
 
+  it('reads TRUST_PROXY as a number of proxies', () => {
+    assert.equal(loadConfig({ JWT_SECRET: 'x'.repeat(32) }).trustedProxies, 0);
+    assert.equal(loadConfig({ JWT_SECRET: 'x'.repeat(32), TRUST_PROXY: 'true' }).trustedProxies, 1);
+    assert.equal(loadConfig({ JWT_SECRET: 'x'.repeat(32), TRUST_PROXY: '2' }).trustedProxies, 2);
+    assert.throws(() => loadConfig({ JWT_SECRET: 'x'.repeat(32), TRUST_PROXY: 'yes' }), /TRUST_PROXY/);
+  });
+
   it('names every bad variable in one clear error', () => {
     assert.throws(
       () => loadConfig({ PORT: 'eighty', TOKEN_TTL: '3 weeks', DATABASE_URL: 'mysql://x', JWT_SECRET: 'short', LOG_LEVEL: 'loud' }),

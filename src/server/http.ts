@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { fail } from '../errors.js';
+import { clientAddress } from './caller.js';
 import type { GraphQLHandler } from './yoga.js';
 
 /** Routes plain HTTP: health probes, and /graphql through yoga with a bounded request body. */
@@ -53,12 +54,11 @@ async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
   const url = new URL(req.url ?? '/graphql', `http://${req.headers.host ?? 'localhost'}`);
-  const response = await yoga.fetch(url, {
-    method: req.method,
-    headers,
-    body: body.length > 0 ? new Uint8Array(body) : undefined,
-    signal: abort.signal,
-  });
+  const response = await yoga.fetch(
+    url,
+    { method: req.method, headers, body: body.length > 0 ? new Uint8Array(body) : undefined, signal: abort.signal },
+    { clientAddress: clientAddress(req, app.config.trustedProxies) },
+  );
   res.writeHead(response.status, Object.fromEntries(response.headers));
   if (response.body) {
     // Streams (server-sent events) are written as they come.

@@ -5,6 +5,7 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql'
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import type { Viewer } from '../users/tokens.js';
+import { clientAddress } from './caller.js';
 import { createMaskError } from './errors.js';
 import { createSharedSubscribe, type FrameSink } from './shared-execution.js';
 import { serveGraphqlWs } from './ws-transport.js';
@@ -13,6 +14,7 @@ import type { GraphQLHandler } from './yoga.js';
 /** Per-socket state, kept in graphql-ws's ctx.extra. */
 interface SocketState {
   viewer: Viewer | null;
+  clientAddress: string;
   connectionId: string;
   expiryTimer?: NodeJS.Timeout;
 }
@@ -39,6 +41,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       onConnect: async (ctx) => {
         const state = ctx.extra as SocketState;
         state.connectionId = randomUUID();
+        state.clientAddress = clientAddress(ctx.extra.request, app.config.trustedProxies);
         const token = ctx.connectionParams?.authToken;
         if (token === undefined || token === null || token === '') {
           state.viewer = null;

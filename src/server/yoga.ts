@@ -7,14 +7,19 @@ import { bearerToken } from '../users/tokens.js';
 import type { Viewer } from '../users/tokens.js';
 import { createMaskError, useContractCodesForInvalidDocuments } from './errors.js';
 
-/** What a graphql-ws operation brings into yoga's context: the viewer proven at connect. */
+/** What a graphql-ws operation brings into yoga's context: the viewer proven at connect, and the client's address. */
 export interface SocketContext {
-  extra: { viewer: Viewer | null };
+  extra: { viewer: Viewer | null; clientAddress: string };
+}
+
+/** What http.ts hands yoga with each request. */
+export interface HttpServerContext {
+  clientAddress: string;
 }
 
 export function createGraphQLHandler(app: App) {
   const { limits } = app.config;
-  return createYoga<Partial<SocketContext>, Context>({
+  return createYoga<Partial<SocketContext & HttpServerContext>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -26,11 +31,10 @@ export function createGraphQLHandler(app: App) {
     // Internal errors are logged, in full, by maskError; client errors are not worth a log line.
     logging: false,
     maskedErrors: { maskError: createMaskError(app.logger) },
-    context: async (initial: YogaInitialContext & Partial<SocketContext>) => {
-      const viewer = initial.extra
-        ? initial.extra.viewer
-        : await viewerFromHeader(app, initial.request.headers.get('authorization'));
-      return createContext(app, viewer);
+    context: async (initial: YogaInitialContext & Partial<SocketContext & HttpServerContext>) => {
+      if (initial.extra) return createContext(app, initial.extra.viewer, initial.extra.clientAddress);
+      const viewer = await viewerFromHeader(app, initial.request.headers.get('authorization'));
+      return createContext(app, viewer, initial.clientAddress ?? 'unknown');
     },
     plugins: [
       EnvelopArmorPlugin({
