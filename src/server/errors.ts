@@ -32,14 +32,18 @@ function isClientError(error: GraphQLError): boolean {
 }
 
 export function withCode(error: GraphQLError, code: ErrorCode): GraphQLError {
+  // originalError (yoga adds it for request errors) is an internal detail.
+  return withExtensions(error, { ...error.extensions, originalError: undefined, code });
+}
+
+function withExtensions(error: GraphQLError, extensions: GraphQLError['extensions']): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
     originalError: error.originalError,
-    // originalError (yoga adds it for request errors) is an internal detail.
-    extensions: { ...error.extensions, originalError: undefined, code },
+    extensions,
   });
 }
 
@@ -57,4 +61,16 @@ export function useContractCodesForInvalidDocuments(): Plugin {
       if (result.length > 0) setResult(result.map(asBadInput));
     },
   };
+}
+
+/**
+ * An error as a WebSocket frame carries it: a contract code (graphql-ws's own protocol errors,
+ * such as an unknown operation name, have none: they are the client's), and none of what yoga
+ * strips from HTTP bodies: extensions.http (a status and headers mean nothing on a socket) and
+ * extensions.unexpected (its mark on masked errors).
+ */
+export function forSocket(error: GraphQLError): GraphQLError {
+  const { http, unexpected, ...extensions } = error.extensions;
+  if (http === undefined && unexpected === undefined && isContractCode(extensions.code)) return error;
+  return withExtensions(error, { ...extensions, code: isContractCode(extensions.code) ? extensions.code : ErrorCode.BAD_USER_INPUT });
 }

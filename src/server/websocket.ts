@@ -4,19 +4,27 @@ import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
-import type { Viewer } from '../users/tokens.js';
-import { clientAddress } from './caller.js';
-import { createMaskError } from './errors.js';
+import { clientAddress, identifyCaller, type Caller, type Credentials } from './caller.js';
+import { createMaskError, forSocket } from './errors.js';
 import { createSharedSubscribe, type FrameSink } from './shared-execution.js';
-import { serveGraphqlWs } from './ws-transport.js';
+import { serveGraphqlWs, type TransportExtra } from './ws-transport.js';
 import type { GraphQLHandler } from './yoga.js';
 
 /** Per-socket state, kept in graphql-ws's ctx.extra. */
-interface SocketState {
-  viewer: Viewer | null;
+export interface SocketState {
   clientAddress: string;
   connectionId: string;
+  /**
+   * When the socket first carried a valid token, at connect or in an operation's own headers
+   * (GraphiQL signs in that way); undefined while it has only been anonymous.
+   */
+  signedInAt?: number;
+  /** Users whose valid token the socket has carried: it counts as one of their connections (presence) until it closes. */
+  users: Set<string>;
+  /** The earliest expiry (Unix seconds) of those tokens: the socket is closed with 4403 then. */
+  expiresAt?: number;
   expiryTimer?: NodeJS.Timeout;
+  closed: boolean;
 }
 
 // setTimeout's longest delay; a later expiry is re-armed when it fires.
@@ -34,62 +42,91 @@ interface OperationRoot {
 /** graphql-ws on the HTTP server's port and path, sharing yoga's schema, plugins and context. */
 export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Server) {
   const maskError = createMaskError(app.logger);
-  const subscribeShared = createSharedSubscribe({ maskError: (error) => maskError(error, 'Unexpected error.') });
+  // createMaskError answers every error with a GraphQLError (yoga's maskError makes one of the rest).
+  const socketError = (error: unknown) => forSocket(maskError(error, 'Unexpected error.') as GraphQLError);
+  const subscribeShared = createSharedSubscribe({ maskError: socketError });
+  /**
+   * Counts the socket as a connection of the caller's user (presence) from the first valid token of
+   * theirs it carries until it closes, and arms its close (4403) at the earliest expiry of its tokens.
+   */
+  const signIn = async (state: SocketState & TransportExtra, { viewer }: Caller): Promise<void> => {
+    if (!viewer || state.closed) return;
+    state.signedInAt ??= Date.now();
+    if (state.expiresAt === undefined || viewer.expiresAt < state.expiresAt) {
+      state.expiresAt = viewer.expiresAt;
+      clearTimeout(state.expiryTimer);
+      closeAtExpiry(state, () => state.socket.close(CloseCode.Forbidden, 'Token expired: reconnect with a fresh one'));
+    }
+    if (state.users.has(viewer.id)) return;
+    state.users.add(viewer.id);
+    await app.presence.connect(viewer.id, state.connectionId).catch((error: unknown) => {
+      app.logger.error({ err: error }, 'presence connect failed');
+    });
+  };
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: app.config.limits.maxWsPayloadBytes });
   const graphqlWs = serveGraphqlWs<Record<string, unknown>, Partial<SocketState>>(
     {
       onConnect: async (ctx) => {
-        const state = ctx.extra as SocketState;
-        state.connectionId = randomUUID();
-        state.clientAddress = clientAddress(ctx.extra.request, app.config.trustedProxies);
-        const token = ctx.connectionParams?.authToken;
-        if (token === undefined || token === null || token === '') {
-          state.viewer = null;
-          return true;
-        }
-        if (typeof token !== 'string') return false;
+        const state = Object.assign(ctx.extra, {
+          connectionId: randomUUID(),
+          clientAddress: clientAddress(ctx.extra.request, app.config.trustedProxies),
+          users: new Set<string>(),
+          closed: false,
+        } satisfies SocketState);
         try {
-          state.viewer = await app.tokens.verify(token);
-        } catch {
-          return false; // graphql-ws closes with 4403 Forbidden
+          await signIn(state, await identifyCaller(app.tokens, state.clientAddress, socketCredentials(ctx)));
+        } catch (error) {
+          if (error instanceof GraphQLError) return false; // graphql-ws closes with 4403 Forbidden
+          throw error;
         }
-        scheduleExpiry(state, () => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired: reconnect with a fresh one'));
-        await app.presence.connect(state.viewer.id, state.connectionId).catch((error: unknown) => {
-          app.logger.error({ err: error }, 'presence connect failed');
-        });
         return true;
       },
       onDisconnect: async (ctx) => {
         const state = ctx.extra as SocketState;
-        if (!state.viewer) return;
-        await app.presence.disconnect(state.viewer.id, state.connectionId).catch((error: unknown) => {
-          app.logger.error({ err: error }, 'presence disconnect failed');
-        });
+        state.closed = true;
+        await Promise.all(
+          [...state.users].map((userId) =>
+            app.presence.disconnect(userId, state.connectionId).catch((error: unknown) => {
+              app.logger.error({ err: error }, 'presence disconnect failed');
+            }),
+          ),
+        );
       },
       onClose: (ctx) => {
-        clearTimeout((ctx.extra as SocketState).expiryTimer);
+        const state = ctx.extra as Partial<SocketState>;
+        state.closed = true;
+        clearTimeout(state.expiryTimer);
       },
       onSubscribe: async (ctx, id, payload: SubscribePayload) => {
-        const enveloped = yoga.getEnveloped({ ...ctx, request: ctx.extra.request, socket: ctx.extra.socket, params: payload });
-        let document;
+        const state = ctx.extra as SocketState & TransportExtra;
         try {
-          document = enveloped.parse(payload.query);
+          const caller = await identifyCaller(app.tokens, state.clientAddress, {
+            ...socketCredentials(ctx),
+            operationHeaders: payload.extensions?.headers,
+          });
+          await signIn(state, caller);
+          // No `request` here: yoga's HTTP checks (a mutation needs POST) would judge the upgrade GET.
+          const enveloped = yoga.getEnveloped({ ...ctx, socket: ctx.extra.socket, params: payload, caller });
+          const document = enveloped.parse(payload.query);
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return errors;
+          return {
+            schema: enveloped.schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, frames: { id, send: ctx.extra.send } } satisfies OperationRoot,
+          } satisfies ExecutionArgs;
         } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          throw error;
+          // As over HTTP: a bad token, document or limit (graphql-armor throws) is the client's; the rest is masked.
+          return [socketError(error)];
         }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
-        const args: ExecutionArgs = {
-          schema: enveloped.schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, frames: { id, send: ctx.extra.send } } satisfies OperationRoot,
-        };
-        return args;
       },
+      // Every error frame and every query or mutation result leaves with contract codes only.
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => forSocket(error).toJSON()),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => forSocket(error).toJSON()) } : undefined,
       execute: (args) => (args.rootValue as OperationRoot).execute(args),
       subscribe: (args) => subscribeShared({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).frames),
     },
@@ -106,10 +143,15 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
   };
 }
 
-function scheduleExpiry(state: SocketState, onExpired: () => void): void {
-  const remaining = state.viewer!.expiresAt * 1000 - Date.now();
+/** Where the socket itself carries a token: connection_init's payload, and the upgrade request's Authorization header. */
+function socketCredentials(ctx: { connectionParams?: unknown; extra: TransportExtra }): Credentials {
+  return { connectionParams: ctx.connectionParams, authorization: ctx.extra.request.headers.authorization };
+}
+
+function closeAtExpiry(state: SocketState, onExpired: () => void): void {
+  const remaining = state.expiresAt! * 1000 - Date.now();
   state.expiryTimer = setTimeout(
-    () => (remaining > MAX_TIMER_MS ? scheduleExpiry(state, onExpired) : onExpired()),
+    () => (remaining > MAX_TIMER_MS ? closeAtExpiry(state, onExpired) : onExpired()),
     Math.max(0, Math.min(remaining, MAX_TIMER_MS)),
   );
   state.expiryTimer.unref();

@@ -3,13 +3,12 @@ import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { App } from '../app.js';
 import { createContext, type Context } from '../context.js';
 import { schema } from '../schema.js';
-import { bearerToken } from '../users/tokens.js';
-import type { Viewer } from '../users/tokens.js';
+import { identifyCaller, type Caller } from './caller.js';
 import { createMaskError, useContractCodesForInvalidDocuments } from './errors.js';
 
-/** What a graphql-ws operation brings into yoga's context: the viewer proven at connect, and the client's address. */
+/** What a graphql-ws operation brings into yoga's context: who is calling, as websocket.ts resolved it. */
 export interface SocketContext {
-  extra: { viewer: Viewer | null; clientAddress: string };
+  caller: Caller;
 }
 
 /** What http.ts hands yoga with each request. */
@@ -32,9 +31,12 @@ export function createGraphQLHandler(app: App) {
     logging: false,
     maskedErrors: { maskError: createMaskError(app.logger) },
     context: async (initial: YogaInitialContext & Partial<SocketContext & HttpServerContext>) => {
-      if (initial.extra) return createContext(app, initial.extra.viewer, initial.extra.clientAddress);
-      const viewer = await viewerFromHeader(app, initial.request.headers.get('authorization'));
-      return createContext(app, viewer, initial.clientAddress ?? 'unknown');
+      const caller =
+        initial.caller ??
+        (await identifyCaller(app.tokens, initial.clientAddress ?? 'unknown', {
+          authorization: initial.request.headers.get('authorization'),
+        }));
+      return createContext(app, caller.viewer, caller.clientAddress);
     },
     plugins: [
       EnvelopArmorPlugin({
@@ -52,8 +54,3 @@ export function createGraphQLHandler(app: App) {
 }
 
 export type GraphQLHandler = ReturnType<typeof createGraphQLHandler>;
-
-async function viewerFromHeader(app: App, header: string | null): Promise<Viewer | null> {
-  const token = bearerToken(header);
-  return token ? app.tokens.verify(token) : null;
-}

@@ -8,9 +8,25 @@ export interface SocketClient {
   client: Client;
   /** Resolves with the close event's code once the socket closes. */
   closed: Promise<{ code: number; reason: string }>;
-  subscribe<Data, Variables>(document: TypedDocumentNode<Data, Variables>, variables?: Variables): Subscription<Data>;
+  /** Every text frame the server sent, as it arrived. */
+  frames: string[];
+  /** `extensions` go in the subscribe message's payload (GraphiQL puts its headers in `extensions.headers`). */
+  subscribe<Data, Variables>(
+    document: TypedDocumentNode<Data, Variables>,
+    variables?: Variables,
+    extensions?: Record<string, unknown>,
+  ): Subscription<Data>;
+  /** A query or mutation over the socket: its one result, or the errors of the server's `error` message. */
+  execute<Data, Variables>(
+    document: TypedDocumentNode<Data, Variables>,
+    variables?: Variables,
+    extensions?: Record<string, unknown>,
+  ): Promise<{ data?: Data | null; errors?: GraphQLErrorJson[] }>;
   dispose(): Promise<void>;
 }
+
+/** Where the socket carries a token: a bare token goes in connectionParams.authToken. */
+export type SocketAuth = string | { connectionParams?: Record<string, unknown>; headers?: Record<string, string> };
 
 export interface Subscription<Data> {
   /** The next payload, in order; rejects after timeoutMs. */
@@ -23,13 +39,20 @@ export interface Subscription<Data> {
 }
 
 /** A graphql-ws client on the test server, connected (and acknowledged) before this resolves. */
-export async function connectSocket(wsUrl: string, token?: string): Promise<SocketClient> {
+export async function connectSocket(wsUrl: string, auth?: SocketAuth): Promise<SocketClient> {
   let resolveClosed!: (value: { code: number; reason: string }) => void;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (resolveClosed = resolve));
+  const { connectionParams = {}, headers = {} } = typeof auth === 'string' ? { connectionParams: { authToken: auth } } : (auth ?? {});
+  const frames: string[] = [];
   const client = createClient({
     url: wsUrl,
-    webSocketImpl: WebSocket,
-    connectionParams: token ? { authToken: token } : {},
+    webSocketImpl: class extends WebSocket {
+      constructor(url: string, protocols: string | string[]) {
+        super(url, protocols, { headers });
+        this.on('message', (data: Buffer) => frames.push(String(data)));
+      }
+    },
+    connectionParams,
     retryAttempts: 0,
     lazy: false,
     onNonLazyError: () => {},
@@ -50,7 +73,9 @@ export async function connectSocket(wsUrl: string, token?: string): Promise<Sock
   return {
     client,
     closed,
-    subscribe: (document, variables) => subscribe(client, document, variables),
+    frames,
+    subscribe: (document, variables, extensions) => subscribe(client, document, variables, extensions),
+    execute: (document, variables, extensions) => execute(client, document, variables, extensions),
     dispose: async () => {
       await client.dispose();
     },
@@ -61,6 +86,7 @@ function subscribe<Data, Variables>(
   client: Client,
   document: TypedDocumentNode<Data, Variables>,
   variables?: Variables,
+  extensions?: Record<string, unknown>,
 ): Subscription<Data> {
   type Result = { data?: Data | null; errors?: GraphQLErrorJson[] };
   const queue: Result[] = [];
@@ -68,7 +94,7 @@ function subscribe<Data, Variables>(
   let finish!: (value: { error?: unknown }) => void;
   const done = new Promise<{ error?: unknown }>((resolve) => (finish = resolve));
   const unsubscribe = client.subscribe<Data>(
-    { query: print(document), variables: (variables ?? {}) as Record<string, unknown> },
+    { query: print(document), variables: (variables ?? {}) as Record<string, unknown>, ...(extensions ? { extensions } : {}) },
     {
       next: (value) => {
         const result = value as Result;
@@ -100,6 +126,26 @@ function subscribe<Data, Variables>(
     done,
     unsubscribe,
   };
+}
+
+function execute<Data, Variables>(
+  client: Client,
+  document: TypedDocumentNode<Data, Variables>,
+  variables?: Variables,
+  extensions?: Record<string, unknown>,
+): Promise<{ data?: Data | null; errors?: GraphQLErrorJson[] }> {
+  return new Promise((resolve, reject) => {
+    let result: { data?: Data | null; errors?: GraphQLErrorJson[] } | undefined;
+    client.subscribe<Data>(
+      { query: print(document), variables: (variables ?? {}) as Record<string, unknown>, ...(extensions ? { extensions } : {}) },
+      {
+        next: (value) => (result = value as typeof result),
+        // An `error` message carries GraphQL errors; anything else is the socket closing.
+        error: (error) => (Array.isArray(error) ? resolve({ errors: error as GraphQLErrorJson[] }) : reject(error)),
+        complete: () => (result ? resolve(result) : reject(new Error('completed without a result'))),
+      },
+    );
+  });
 }
 
 /** Subscribes and waits until the server listens to `topics` more topics for it, so nothing sent next is missed. */
