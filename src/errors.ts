@@ -52,6 +52,8 @@ export const fail = {
   /** A dependency is unreachable; nothing was changed that a retry would duplicate (HTTP 503 with Retry-After). */
   unavailable: (retryAfter: number, message = 'The service is briefly unavailable: try again shortly.') =>
     new ParleyError(ErrorCode.UNAVAILABLE, message, retryable(503, retryAfter)),
+  /** A request the server cannot read (its JSON, its parameters): HTTP 400 whatever the client accepts. */
+  malformedRequest: (message: string) => new ParleyError(ErrorCode.BAD_USER_INPUT, message, { http: { status: 400 } }),
   payloadTooLarge: (limit: number) =>
     new ParleyError(ErrorCode.PAYLOAD_TOO_LARGE, `The request is larger than the limit of ${limit} bytes.`),
 };

@@ -38,10 +38,10 @@ async function ready(app: App, res: ServerResponse): Promise<void> {
 async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const limit = app.config.limits.maxBodyBytes;
   const body = await readBody(req, limit);
-  if (body === 'too-large') {
+  if (!Buffer.isBuffer(body)) {
     const error = fail.payloadTooLarge(limit);
-    // The rest of the body is not read: close the connection rather than drain it.
-    res.setHeader('connection', 'close');
+    // A body past the discard bound is not read to its end: the connection closes after the answer.
+    if (!body.drained) res.setHeader('connection', 'close');
     return sendJson(res, 413, { errors: [error.toJSON()] });
   }
   const abort = new AbortController();
@@ -70,21 +70,32 @@ async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res
   res.end();
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.resolve('too-large');
+/**
+ * A body over the limit is still read, and thrown away, up to this many times the limit: a client
+ * that is still writing when the 413 is sent (Node's fetch, say) sees a cut connection instead of the
+ * answer. Past the bound the client is not stopping, and the connection is closed.
+ */
+const DISCARD_FACTOR = 16;
+
+/** The body, or, past `limit` bytes, whether the rest of it was read and dropped (drained) or left unread. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | { drained: boolean }> {
+  const bound = limit * DISCARD_FACTOR;
+  if (Number(req.headers['content-length'] ?? 0) > bound) return Promise.resolve({ drained: false });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
+      if (size <= limit) chunks.push(chunk);
+      else if (size <= bound) chunks.length = 0;
+      else {
+        req.off('data', onData);
         req.pause();
-        resolve('too-large');
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+        resolve({ drained: false });
+      }
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(size > limit ? { drained: true } : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

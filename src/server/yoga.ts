@@ -5,6 +5,7 @@ import { createContext, type Context } from '../context.js';
 import { schema } from '../schema.js';
 import { identifyCaller, type Caller } from './caller.js';
 import { createMaskError, useContractCodesForInvalidDocuments } from './errors.js';
+import { useMalformedRequestsAsBadInput } from './request-parsing.js';
 
 /** What a graphql-ws operation brings into yoga's context: who is calling, as websocket.ts resolved it. */
 export interface SocketContext {
@@ -25,6 +26,8 @@ export function createGraphQLHandler(app: App) {
     // http.ts bounds the body before yoga sees it (413 with the contract's PAYLOAD_TOO_LARGE); yoga's
     // own limit would stream every body through a second check.
     maxRequestBodySize: false,
+    // No file uploads in the API: a multipart body is refused (415) rather than parsed.
+    multipart: false,
     // Browsers get GraphiQL at /graphql, with subscriptions over graphql-ws on the same path.
     graphiql: { title: 'Parley', subscriptionsProtocol: 'WS' },
     // Internal errors are logged, in full, by maskError; client errors are not worth a log line.
@@ -49,6 +52,7 @@ export function createGraphQLHandler(app: App) {
         blockFieldSuggestion: { enabled: false },
       }),
       useContractCodesForInvalidDocuments(),
+      useMalformedRequestsAsBadInput(),
     ],
   });
 }
