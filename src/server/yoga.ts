@@ -5,6 +5,7 @@ import { createContext, type Context } from '../context.js';
 import { schema } from '../schema.js';
 import { identifyCaller, type Caller } from './caller.js';
 import { createMaskError, useContractCodesForInvalidDocuments } from './errors.js';
+import { graphiqlOptions, renderGraphiQLPage } from './graphiql.js';
 import { useMalformedRequestsAsBadInput } from './request-parsing.js';
 
 /** What a graphql-ws operation brings into yoga's context: who is calling, as websocket.ts resolved it. */
@@ -28,8 +29,10 @@ export function createGraphQLHandler(app: App) {
     maxRequestBodySize: false,
     // No file uploads in the API: a multipart body is refused (415) rather than parsed.
     multipart: false,
-    // Browsers get GraphiQL at /graphql, with subscriptions over graphql-ws on the same path.
-    graphiql: { title: 'Parley', subscriptionsProtocol: 'WS' },
+    // Browsers get GraphiQL at /graphql, every asset served by this process (http.ts), with
+    // subscriptions over graphql-ws on the same path.
+    graphiql: graphiqlOptions,
+    renderGraphiQL: renderGraphiQLPage,
     // Internal errors are logged, in full, by maskError; client errors are not worth a log line.
     logging: false,
     maskedErrors: { maskError: createMaskError(app.logger) },
