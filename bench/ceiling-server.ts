@@ -5,10 +5,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 /**
  * The benchmark's ceiling: a bare broadcast server doing the same traffic as Parley with no GraphQL,
- * no database and no pub/sub. POST /graphql takes the sender's sendMessage body as JSON, assigns the
- * next seq, serializes one graphql-ws `next` message with the same fields (and about the same size)
- * as Parley's messageAdded payload, writes that one string to every subscribed socket, and answers
- * the sender. The WebSocket side speaks the subset of graphql-transport-ws the bench clients use.
+ * no database and no pub/sub. A sendMessage, POSTed to /graphql or sent as a graphql-ws `subscribe`
+ * whose query is a mutation, gets the next seq; one graphql-ws `next` message with the same fields
+ * (and about the same size) as Parley's messageAdded payload is serialized once and written to every
+ * subscribed socket, and the sender is answered. The WebSocket side speaks the subset of
+ * graphql-transport-ws the bench clients use.
  */
 
 const subscribers = new Set<WebSocket>();
@@ -19,6 +20,17 @@ function globalIdLike(type: string): string {
   return Buffer.from(`${type}:${randomBytes(16).toString('hex')}`).toString('base64');
 }
 
+type SendOperation = { query?: string; variables?: { input?: { body?: string } } };
+
+/** Numbers and broadcasts one message as sendMessage would; returns the sender's result. */
+function deliver(operation: SendOperation) {
+  const body = String(operation.variables?.input?.body ?? '');
+  const message = { id: globalIdLike('Message'), seq: ++seq, body, createdAt: new Date().toISOString(), author };
+  const wire = JSON.stringify({ id: '1', type: 'next', payload: { data: { messageAdded: message } } });
+  for (const socket of subscribers) socket.send(wire);
+  return { data: { sendMessage: { id: message.id, seq: message.seq } } };
+}
+
 const server = createServer((req, res) => {
   if (req.method !== 'POST' || req.url !== '/graphql') {
     res.writeHead(404).end();
@@ -27,18 +39,14 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    let body: string;
+    let operation: SendOperation;
     try {
-      const request = JSON.parse(Buffer.concat(chunks).toString()) as { variables?: { input?: { body?: string } } };
-      body = String(request.variables?.input?.body ?? '');
+      operation = JSON.parse(Buffer.concat(chunks).toString()) as SendOperation;
     } catch {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"errors":[{"message":"bad JSON"}]}');
       return;
     }
-    const message = { id: globalIdLike('Message'), seq: ++seq, body, createdAt: new Date().toISOString(), author };
-    const wire = JSON.stringify({ id: '1', type: 'next', payload: { data: { messageAdded: message } } });
-    for (const socket of subscribers) socket.send(wire);
-    const answer = JSON.stringify({ data: { sendMessage: { id: message.id, seq: message.seq } } });
+    const answer = JSON.stringify(deliver(operation));
     res.writeHead(200, { 'content-type': 'application/graphql-response+json; charset=utf-8' }).end(answer);
   });
 });
@@ -55,9 +63,16 @@ wss.on('connection', (socket) => {
       case 'connection_init':
         socket.send('{"type":"connection_ack"}');
         return;
-      case 'subscribe':
-        subscribers.add(socket);
+      case 'subscribe': {
+        const operation = (message as { payload?: SendOperation }).payload ?? {};
+        if (!operation.query?.startsWith('mutation')) {
+          subscribers.add(socket);
+          return;
+        }
+        socket.send(JSON.stringify({ id: message.id, type: 'next', payload: deliver(operation) }));
+        socket.send(JSON.stringify({ id: message.id, type: 'complete' }));
         return;
+      }
       case 'complete':
         subscribers.delete(socket);
         return;

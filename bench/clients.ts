@@ -3,9 +3,9 @@ import WebSocket from 'ws';
 
 /**
  * The benchmark's clients: many graphql-ws (graphql-transport-ws protocol) subscribers in this one
- * process, written directly on `ws` so the client side costs as little CPU as possible, and a
- * keep-alive HTTP sender. The ceiling server speaks the same subset of the protocol, so both sides
- * of the comparison pay exactly the same client cost per delivery.
+ * process, written directly on `ws` so the client side costs as little CPU as possible, and a sender
+ * over keep-alive HTTP or over one graphql-ws socket. The ceiling server speaks the same subset of
+ * the protocol, so both sides of the comparison pay exactly the same client cost per delivery.
  */
 
 export interface Delivery {
@@ -26,7 +26,6 @@ export class Subscriber {
   backwards = 0;
   /** Error payloads, error/complete messages, unexpected closes. */
   problems: string[] = [];
-  closed = false;
 
   constructor(
     readonly index: number,
@@ -36,74 +35,41 @@ export class Subscriber {
   ) {}
 
   /** Opens the socket and completes the connection_init / connection_ack handshake. */
-  connect(timeoutMs = 20_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(this.url, 'graphql-transport-ws', { perMessageDeflate: false });
-      this.socket = socket;
-      let acked = false;
-      const timer = setTimeout(() => {
-        socket.terminate();
-        reject(new Error(`subscriber ${this.index}: no connection_ack within ${timeoutMs} ms`));
-      }, timeoutMs);
-      socket.on('open', () => {
-        socket.send(JSON.stringify({ type: 'connection_init', payload: this.token ? { authToken: this.token } : {} }));
-      });
-      socket.on('message', (data: Buffer) => {
-        const message = JSON.parse(data.toString()) as {
-          type: string;
-          id?: string;
-          payload?: { data?: { messageAdded?: Delivery } | null; errors?: { message: string }[] } | { message: string }[];
-        };
-        switch (message.type) {
-          case 'next': {
-            const at = performance.now();
-            const payload = message.payload as { data?: { messageAdded?: Delivery } | null; errors?: { message: string }[] };
-            if (payload.errors?.length) this.problems.push(`errors: ${JSON.stringify(payload.errors)}`);
-            const delivery = payload.data?.messageAdded;
-            if (!delivery) return;
-            if (this.lastSeq >= 0) {
-              if (delivery.seq <= this.lastSeq) this.backwards++;
-              else if (delivery.seq !== this.lastSeq + 1) this.gaps++;
-            }
-            if (delivery.seq > this.lastSeq) this.lastSeq = delivery.seq;
-            this.deliveries++;
-            this.onDelivery(this, delivery, at);
-            return;
-          }
-          case 'connection_ack':
-            acked = true;
-            clearTimeout(timer);
-            resolve();
-            return;
-          case 'ping':
-            socket.send('{"type":"pong"}');
-            return;
-          case 'pong':
-            return;
-          case 'error':
-            this.problems.push(`error: ${JSON.stringify(message.payload)}`);
-            return;
-          case 'complete':
-            this.problems.push('complete');
-            return;
-          default:
-            this.problems.push(`unexpected message ${message.type}`);
-        }
-      });
-      socket.on('error', (error) => {
-        if (!acked) {
-          clearTimeout(timer);
-          reject(error);
-        } else this.problems.push(`socket error: ${error.message}`);
-      });
-      socket.on('close', (code, reason) => {
-        this.closed = true;
-        if (!acked) {
-          clearTimeout(timer);
-          reject(new Error(`subscriber ${this.index}: closed before ack: ${code} ${reason.toString()}`));
-        } else if (!this.closing) this.problems.push(`closed ${code} ${reason.toString()}`);
-      });
+  async connect(timeoutMs = 20_000): Promise<void> {
+    this.socket = await openGraphqlWs(this.url, this.token, `subscriber ${this.index}`, timeoutMs, {
+      message: (message) => this.receive(message),
+      lost: (reason) => {
+        if (!this.closing) this.problems.push(reason);
+      },
     });
+  }
+
+  private receive(message: ProtocolMessage): void {
+    switch (message.type) {
+      case 'next': {
+        const at = performance.now();
+        const payload = message.payload as { data?: { messageAdded?: Delivery } | null; errors?: { message: string }[] };
+        if (payload.errors?.length) this.problems.push(`errors: ${JSON.stringify(payload.errors)}`);
+        const delivery = payload.data?.messageAdded;
+        if (!delivery) return;
+        if (this.lastSeq >= 0) {
+          if (delivery.seq <= this.lastSeq) this.backwards++;
+          else if (delivery.seq !== this.lastSeq + 1) this.gaps++;
+        }
+        if (delivery.seq > this.lastSeq) this.lastSeq = delivery.seq;
+        this.deliveries++;
+        this.onDelivery(this, delivery, at);
+        return;
+      }
+      case 'error':
+        this.problems.push(`error: ${JSON.stringify(message.payload)}`);
+        return;
+      case 'complete':
+        this.problems.push('complete');
+        return;
+      default:
+        this.problems.push(`unexpected message ${message.type}`);
+    }
   }
 
   private closing = false;
@@ -187,4 +153,122 @@ export function createPoster(url: string, maxSockets: number) {
   };
 
   return { post, graphql, close: () => agent.destroy() };
+}
+
+/** One GraphQL operation as a sender sends it (the POST body, or a graphql-ws subscribe payload). */
+export interface Operation {
+  query: string;
+  variables: Record<string, unknown>;
+}
+
+/**
+ * A sender that carries its operations over one graphql-ws socket, as a client that keeps everything
+ * on one connection does: each operation is a `subscribe` message answered by one `next` (or an
+ * `error`) and a `complete`; many are in flight on the socket at once.
+ */
+export class SocketSender {
+  private socket: WebSocket | null = null;
+  private nextId = 0;
+  private readonly pending = new Map<string, { resolve: (result: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly url: string,
+    private readonly token: string | null,
+  ) {}
+
+  /** Opens the socket and completes the connection_init / connection_ack handshake. */
+  async connect(timeoutMs = 20_000): Promise<void> {
+    this.socket = await openGraphqlWs(this.url, this.token, 'sender', timeoutMs, {
+      message: (message) => {
+        const waiting = message.id === undefined ? undefined : this.pending.get(message.id);
+        if (!waiting || (message.type !== 'next' && message.type !== 'error')) return;
+        this.settle(message.id!);
+        if (message.type === 'next') waiting.resolve(message.payload);
+        else waiting.reject(new Error(`error: ${JSON.stringify(message.payload).slice(0, 300)}`));
+      },
+      lost: (reason) => this.failAll(new Error(`sender socket ${reason}`)),
+    });
+  }
+
+  /** Sends one operation; resolves with its result (the `next` payload). */
+  send(operation: Operation, timeoutMs = 30_000): Promise<unknown> {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return Promise.reject(new Error('sender socket not open'));
+    const id = String(++this.nextId);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`operation timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      socket.send(JSON.stringify({ id, type: 'subscribe', payload: operation }));
+    });
+  }
+
+  close(): void {
+    this.socket?.close(1000, 'bench done');
+  }
+
+  private settle(id: string): void {
+    clearTimeout(this.pending.get(id)?.timer);
+    this.pending.delete(id);
+  }
+
+  private failAll(error: Error): void {
+    for (const [id, waiting] of this.pending) {
+      this.settle(id);
+      waiting.reject(error);
+    }
+  }
+}
+
+/** A graphql-transport-ws message as the bench clients read it. */
+interface ProtocolMessage {
+  type: string;
+  id?: string;
+  payload?: unknown;
+}
+
+/**
+ * Opens a graphql-transport-ws socket with the token in connectionParams.authToken and completes the
+ * connection_init / connection_ack handshake; pings are answered. After the ack, every other message
+ * goes to `message`, and an error or close of the socket to `lost`.
+ */
+function openGraphqlWs(
+  url: string,
+  token: string | null,
+  label: string,
+  timeoutMs: number,
+  on: { message(message: ProtocolMessage): void; lost(reason: string): void },
+): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
+    let acked = false;
+    const timer = setTimeout(() => {
+      socket.terminate();
+      reject(new Error(`${label}: no connection_ack within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('open', () => {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: token ? { authToken: token } : {} }));
+    });
+    socket.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as ProtocolMessage;
+      if (message.type === 'ping') socket.send('{"type":"pong"}');
+      else if (message.type === 'connection_ack') {
+        acked = true;
+        clearTimeout(timer);
+        resolve(socket);
+      } else if (message.type !== 'pong') on.message(message);
+    });
+    socket.on('error', (error) => {
+      if (acked) return on.lost(`socket error: ${error.message}`);
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', (code, reason) => {
+      if (acked) return on.lost(`closed ${code} ${reason.toString()}`);
+      clearTimeout(timer);
+      reject(new Error(`${label}: closed before ack: ${code} ${reason.toString()}`));
+    });
+  });
 }

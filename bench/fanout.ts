@@ -1,15 +1,17 @@
 /**
  * `npm run bench`: the fan-out benchmark of issue 4. For each backend and each S it starts a server
  * in a child process, connects S graphql-ws subscribers (each its own user) to `messageAdded` of one
- * room, has one sender POST M `sendMessage` mutations with at most W in flight, and prints one JSON
- * line of figures. A bare `ws` broadcast server doing the same traffic runs first as the ceiling, and
- * each Parley line carries its deliveries/s and p99 as ratios of the ceiling's.
+ * room, has one sender send M `sendMessage` mutations with at most W in flight, over HTTP (POST) and
+ * then over one graphql-ws socket, and prints one JSON line of figures per transport (`send`). A bare
+ * `ws` broadcast server doing the same traffic runs first as the ceiling, and each Parley line carries
+ * its deliveries/s and p99 as ratios of the ceiling's for the same S and transport.
  *
  * Options (flags or environment; flags win):
  *   --s=10,100,1000          BENCH_S        subscriber counts
  *   --backend=embedded,postgres  BENCH_BACKEND  which Parley backends (embedded, postgres); the ceiling always runs
  *   --m=2000                 BENCH_M        messages per run (default 2000, 200 when S >= 1000)
  *   --w=32                   BENCH_W        sends in flight
+ *   --send=http,ws           BENCH_SEND     how the sender sends: POST /graphql, or one graphql-ws socket
  *   --warmup=N               BENCH_WARMUP   warm-up messages before each measured run (default M/10, at most 200)
  *   --ceiling=0              BENCH_CEILING  skip the ceiling (no ratios then)
  *   --cpu-prof=DIR           BENCH_CPU_PROF run the server children (Parley and the ceiling) with --cpu-prof into DIR
@@ -23,7 +25,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createPoster, Subscriber, type Delivery } from './clients.js';
+import { createPoster, SocketSender, Subscriber, type Delivery, type Operation } from './clients.js';
 import { cpuSecondsOf, machineCpu, memoryOf, resetPeakRss, sampleRss, startChild, type ServerChild } from './processes.js';
 import { pool, quantiles, round, sleep, waitFor } from './stats.js';
 
@@ -55,6 +57,14 @@ for (const name of backendNames) {
 const fixedM = option('m', '');
 const messagesFor = (s: number) => (fixedM ? positive(fixedM, 'M') : s >= 1000 ? 200 : 2000);
 const inFlight = positive(option('w', '32'), 'W');
+type Transport = 'http' | 'ws';
+const transports = option('send', 'http,ws')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean) as Transport[];
+for (const name of transports) {
+  if (!['http', 'ws'].includes(name)) throw new Error(`unknown send transport "${name}" (http, ws)`);
+}
 const warmupOption = option('warmup', '');
 /** Warm-up messages before the measured ones (JIT, caches, connection pools): a tenth of M, at most 200. */
 const warmupFor = (m: number) => (warmupOption ? Number(warmupOption) : Math.min(200, Math.ceil(m / 10)));
@@ -62,7 +72,7 @@ const runCeiling = option('ceiling', '1') !== '0';
 const cpuProfDir = option('cpu-prof', '');
 const databaseAdminUrl = process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
-const maxMinutes = Number(process.env.BENCH_MAX_MINUTES || 40);
+const maxMinutes = Number(process.env.BENCH_MAX_MINUTES || 80);
 
 const log = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
@@ -84,8 +94,8 @@ interface Setup {
   senderToken: string | null;
   subscriberTokens: (string | null)[];
   subscription: { query: string; variables: Record<string, unknown> };
-  /** The JSON body of the HTTP request that sends a message with this body and idempotency key. */
-  sendRequest(body: string, clientMessageId: string): string;
+  /** The operation that sends a message with this body and idempotency key. */
+  sendOperation(body: string, clientMessageId: string): Operation;
 }
 
 interface Target {
@@ -124,8 +134,7 @@ async function startCeiling(): Promise<Target> {
       senderToken: null,
       subscriberTokens: Array.from({ length: subscribers }, () => null),
       subscription: { query: SUBSCRIBE, variables: { roomId: 'ceiling' } },
-      sendRequest: (body, clientMessageId) =>
-        JSON.stringify({ query: SEND, variables: { input: { roomId: 'ceiling', body, clientMessageId } } }),
+      sendOperation: (body, clientMessageId) => ({ query: SEND, variables: { input: { roomId: 'ceiling', body, clientMessageId } } }),
     }),
     close: async () => {
       await server.stop();
@@ -204,7 +213,7 @@ async function startParley(backend: 'embedded' | 'postgres'): Promise<Target> {
         senderToken: sender!.token,
         subscriberTokens: others.map((user) => user.token),
         subscription: { query: SUBSCRIBE, variables: { roomId } },
-        sendRequest: (body, clientMessageId) => JSON.stringify({ query: SEND, variables: { input: { roomId, body, clientMessageId } } }),
+        sendOperation: (body, clientMessageId) => ({ query: SEND, variables: { input: { roomId, body, clientMessageId } } }),
       };
     },
     close: async () => {
@@ -267,6 +276,8 @@ async function checkBackendReachable(backend: string): Promise<string | null> {
 
 interface Figures {
   backend: string;
+  /** How the sender sent: POST /graphql, or one graphql-ws socket. */
+  send: Transport;
   S: number;
   M: number;
   W: number;
@@ -307,11 +318,18 @@ async function sendWindowed(
   );
 }
 
-async function runOne(target: Target, S: number, M: number, W: number): Promise<Figures> {
-  const { backend, server } = target;
-  log(`${backend} S=${S} M=${M} W=${W}: preparing`);
-  const setup = await target.prepare(S);
+async function runOne(target: Target, setup: Setup, transport: Transport, S: number, M: number, W: number): Promise<Figures> {
+  const { server } = target;
+  const backend = `${target.backend} (${transport})`;
   const poster = createPoster(server.url, W);
+  const socketSender = transport === 'ws' ? new SocketSender(server.wsUrl, setup.senderToken) : null;
+  /** Sends one operation the run's way; resolves with its result. */
+  const transmit = async (operation: Operation): Promise<unknown> => {
+    if (socketSender) return socketSender.send(operation, SEND_TIMEOUT_MS);
+    const { status, json } = await poster.post(JSON.stringify(operation), setup.senderToken, SEND_TIMEOUT_MS);
+    if (status !== 200) throw new Error(`HTTP ${status}: ${JSON.stringify(json).slice(0, 300)}`);
+    return json;
+  };
   resetPeakRss(server.pid);
   const rssBefore = memoryOf(server.pid).rssMB;
   const rss = sampleRss(server.pid);
@@ -353,13 +371,12 @@ async function runOne(target: Target, S: number, M: number, W: number): Promise<
    * return the original message instead of a duplicate. GraphQL errors are not retried.
    */
   const send = async (body: string) => {
-    const request = setup.sendRequest(body, `${runTag}-${body}`);
+    const operation = setup.sendOperation(body, `${runTag}-${body}`);
     for (let attempt = 1; ; attempt++) {
       try {
-        const { status, json } = await poster.post(request, setup.senderToken, SEND_TIMEOUT_MS);
-        const result = json as { data?: { sendMessage?: { seq?: number } } | null; errors?: unknown[] };
-        if (status !== 200 || result.errors?.length || typeof result.data?.sendMessage?.seq !== 'number') {
-          throw new Error(`HTTP ${status}: ${JSON.stringify(json).slice(0, 300)}`);
+        const result = (await transmit(operation)) as { data?: { sendMessage?: { seq?: number } } | null; errors?: unknown[] };
+        if (result.errors?.length || typeof result.data?.sendMessage?.seq !== 'number') {
+          throw new Error(`${transport}: ${JSON.stringify(result).slice(0, 300)}`);
         }
         return;
       } catch (error) {
@@ -380,6 +397,7 @@ async function runOne(target: Target, S: number, M: number, W: number): Promise<
   };
 
   try {
+    await socketSender?.connect();
     log(`${backend} S=${S}: connecting ${S} subscribers`);
     await pool(S, 50, async (index) => {
       const subscriber = subscribers[index]!;
@@ -452,7 +470,8 @@ async function runOne(target: Target, S: number, M: number, W: number): Promise<
     const problems = subscribers.flatMap((subscriber, index) => subscriber.problems.slice(problemsBefore[index]));
     const peak = Math.max(rss.stop(), memoryOf(server.pid).hwmMB);
     return {
-      backend,
+      backend: target.backend,
+      send: transport,
       S,
       M,
       W,
@@ -486,6 +505,7 @@ async function runOne(target: Target, S: number, M: number, W: number): Promise<
   } finally {
     rss.stop();
     poster.close();
+    socketSender?.close();
     await pool(S, 200, (index) => subscribers[index]!.close());
     // Let the server process the disconnects (presence, iterators) before the next run.
     await sleep(S >= 1000 ? 3000 : 1000);
@@ -522,8 +542,10 @@ function print(line: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const date = new Date().toISOString();
-  log(`S=${subscriberCounts.join(',')} backends=${backendNames.join(',')} W=${inFlight} ceiling=${runCeiling} (${date})`);
-  const ceilings = new Map<number, Figures>();
+  log(`S=${subscriberCounts.join(',')} backends=${backendNames.join(',')} send=${transports.join(',')} W=${inFlight} ceiling=${runCeiling} (${date})`);
+  /** The ceiling's figures by S and transport. */
+  const ceilings = new Map<string, Figures>();
+  const ceilingKey = (S: number, transport: Transport) => `${S}/${transport}`;
   let failures = 0;
   const runAll = async (name: string, start: () => Promise<Target>, record?: (figures: Figures) => void) => {
     const unreachable = await checkBackendReachable(name);
@@ -543,22 +565,35 @@ async function main(): Promise<void> {
     try {
       for (const S of subscriberCounts) {
         const M = messagesFor(S);
+        let setup: Setup;
         try {
-          const figures = await runOne(target, S, M, inFlight);
-          record?.(figures);
-          print(target.backend === 'ceiling' ? { ...figures, date } : { ...withRatios(figures, ceilings.get(S)), date });
-          // Losing, repeating or reordering a message fails the run, whatever the speed.
-          if (figures.lost || figures.duplicates || figures.outOfOrder || figures.gaps) failures++;
+          log(`${target.backend} S=${S} M=${M} W=${inFlight}: preparing`);
+          setup = await target.prepare(S);
         } catch (error) {
           failures++;
-          print({ backend: target.backend, S, M, W: inFlight, error: (error as Error).message.slice(0, 500), date });
+          print({ backend: target.backend, S, M, W: inFlight, error: `prepare failed: ${(error as Error).message.slice(0, 500)}`, date });
+          continue;
+        }
+        // The same users and room for each transport: only how the sender sends differs.
+        for (const transport of transports) {
+          try {
+            const figures = await runOne(target, setup, transport, S, M, inFlight);
+            record?.(figures);
+            const ceiling = ceilings.get(ceilingKey(S, transport));
+            print(target.backend === 'ceiling' ? { ...figures, date } : { ...withRatios(figures, ceiling), date });
+            // Losing, repeating or reordering a message fails the run, whatever the speed.
+            if (figures.lost || figures.duplicates || figures.outOfOrder || figures.gaps) failures++;
+          } catch (error) {
+            failures++;
+            print({ backend: target.backend, send: transport, S, M, W: inFlight, error: (error as Error).message.slice(0, 500), date });
+          }
         }
       }
     } finally {
       await target.close();
     }
   };
-  if (runCeiling) await runAll('ceiling', startCeiling, (figures) => ceilings.set(figures.S, figures));
+  if (runCeiling) await runAll('ceiling', startCeiling, (figures) => ceilings.set(ceilingKey(figures.S, figures.send), figures));
   for (const name of backendNames) {
     await runAll(name === 'postgres' ? 'postgres+redis' : name, () => startParley(name as 'embedded' | 'postgres'));
   }

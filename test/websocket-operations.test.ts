@@ -361,7 +361,16 @@ describe('a token wherever the client puts it', () => {
       assert.equal(await me(asAlice, { Authorization: bearer(bob.token) }), bob.id);
       assert.equal(await me(asAlice), alice.id);
       assert.equal(await me(asAlice, {}), alice.id);
+      // An empty Authorization (GraphiQL's Headers tab before the token is pasted in) is no token.
+      assert.equal(await me(asAlice, { Authorization: '' }), alice.id);
+      assert.equal(await me(anonymous, { Authorization: '' }), null);
       assert.equal(await me(anonymous), null);
+      const overHttp = await fetch(api.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: '' },
+        body: JSON.stringify({ query: '{ me { id } }' }),
+      });
+      assert.deepEqual(await overHttp.json(), { data: { me: null } });
       // A mutation runs as the operation's token says too.
       const roomId = await createRoomWith(api, alice, [bob]);
       const sent = await anonymous.execute(WsSend, { input: { roomId, body: 'by header' } }, { headers: { Authorization: bearer(bob.token) } });
