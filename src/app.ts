@@ -5,8 +5,11 @@ import type { Logger } from './logger.js';
 import type { MessageAppender } from './messages/appender.js';
 import type { MessageChecker } from './messages/checker.js';
 import type { EventBus } from './realtime/bus.js';
+import type { LiveStreams } from './realtime/live-streams.js';
 import type { PresenceTracker } from './realtime/presence.js';
 import type { TypingTracker } from './realtime/typing.js';
+import type { Drain } from './server/drain.js';
+import type { Metrics } from './server/metrics.js';
 import type { TokenService } from './users/tokens.js';
 
 /** The long-lived services of one server instance, shared by every request. */
@@ -18,6 +21,8 @@ export interface App {
   /** Redis command client when REDIS_URL is set; null for a single in-process instance. */
   redis: Redis | null;
   bus: EventBus;
+  /** The open subscription streams (metrics count them; a graceful stop ends them). */
+  liveStreams: LiveStreams;
   presence: PresenceTracker;
   typing: TypingTracker;
   tokens: TokenService;
@@ -25,4 +30,7 @@ export interface App {
   appender: MessageAppender;
   /** Which message payloads sendMessage accepts (custom message formats). */
   messageChecker: MessageChecker;
+  /** Requests and operations in flight, which a graceful stop waits for. */
+  drain: Drain;
+  metrics: Metrics;
 }

@@ -20,6 +20,10 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Reverse proxies in front of the server whose X-Forwarded-For is believed (0: none, the header is ignored). */
   trustedProxies: number;
+  /** GET /metrics (Prometheus text); with a token, only for `Authorization: Bearer <token>`. */
+  metrics: { enabled: boolean; token: string | null };
+  /** How long a stop signal lets requests, operations and sends in flight finish before connections are closed anyway. */
+  shutdownTimeoutMs: number;
   limits: Limits;
 }
 
@@ -85,6 +89,9 @@ const envSchema = z.object({
     .regex(/^(\d+|true|false)$/, 'expected the number of proxies in front of the server, true (one) or false (none)')
     .transform((text) => (text === 'true' ? 1 : text === 'false' ? 0 : Number(text)))
     .default(0),
+  SHUTDOWN_TIMEOUT: duration.default(5),
+  METRICS: z.enum(['on', 'off']).default('on'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt.default(1_000_000),
   MAX_WS_PAYLOAD_BYTES: positiveInt.default(1_000_000),
@@ -126,6 +133,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     logLevel: e.LOG_LEVEL,
     trustedProxies: e.TRUST_PROXY,
+    metrics: { enabled: e.METRICS === 'on', token: e.METRICS_TOKEN ?? null },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxWsPayloadBytes: e.MAX_WS_PAYLOAD_BYTES,

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { App } from './app.js';
 import type { RoomMember } from './generated/prisma/client.js';
 import { fail } from './errors.js';
+import type { Logger } from './logger.js';
 import { createMessageLoaders, type MessageLoaders } from './messages/loaders.js';
 import type { Viewer } from './users/tokens.js';
 
@@ -11,6 +12,8 @@ export interface Context {
   viewer: Viewer | null;
   /** The client's network address (see server/caller.ts): the key of per-address limits. */
   clientAddress: string;
+  /** The request's (HTTP) or socket's (WebSocket) logger: its lines carry the request id. */
+  log: Logger;
   loaders: Loaders;
   /** Rooms the viewer was found to be a member of; for a subscription, kept while it lives (see withFreshLoaders). */
   memberOf: Set<string>;
@@ -25,9 +28,9 @@ export interface Loaders extends MessageLoaders {
   online: DataLoader<string, boolean>;
 }
 
-export function createContext(app: App, viewer: Viewer | null, clientAddress: string): Context {
+export function createContext(app: App, viewer: Viewer | null, clientAddress: string, log: Logger): Context {
   const memberOf = new Set<string>();
-  return { app, viewer, clientAddress, memberOf, loaders: createLoaders(app, viewer, memberOf) };
+  return { app, viewer, clientAddress, log, memberOf, loaders: createLoaders(app, viewer, memberOf) };
 }
 
 /** Tells the loaders a membership the caller already holds, sparing the query. */

@@ -54,6 +54,16 @@ export const fail = {
     new ParleyError(ErrorCode.UNAVAILABLE, message, retryable(503, retryAfter)),
   /** A request the server cannot read (its JSON, its parameters): HTTP 400 whatever the client accepts. */
   malformedRequest: (message: string) => new ParleyError(ErrorCode.BAD_USER_INPUT, message, { http: { status: 400 } }),
+  /**
+   * Ends a subscription when the server stops (in a stream whose HTTP status, if any, is long sent:
+   * retryAfter alone).
+   */
+  shuttingDown: () =>
+    new ParleyError(
+      ErrorCode.UNAVAILABLE,
+      'The server is shutting down: subscribe again (with afterSeq to resume where you left off).',
+      { retryAfter: 1 },
+    ),
   payloadTooLarge: (limit: number) =>
     new ParleyError(ErrorCode.PAYLOAD_TOO_LARGE, `The request is larger than the limit of ${limit} bytes.`),
 };

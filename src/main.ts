@@ -1,8 +1,9 @@
-import { ConfigError, loadConfig } from './config.js';
+import { constants } from 'node:os';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server/index.js';
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
@@ -12,29 +13,59 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const server = await startServer(config, { logger }).catch((error: unknown) => {
+
+/**
+ * A stop request often arrives twice within moments: Ctrl-C in a terminal and `kill -- -<pgid>`
+ * signal the whole process group, npm included, and npm forwards its copy to us. A signal this
+ * soon after the first is that copy; a later one means "stop now".
+ */
+const SAME_REQUEST_MS = 1000;
+/** After the drain (SHUTDOWN_TIMEOUT), closing the database and Redis gets this long. */
+const RELEASE_MS = 3000;
+let stopRequestedAt: number | null = null;
+
+const starting = startServer(config, { logger });
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopRequestedAt === null) {
+    stopRequestedAt = Date.now();
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown timed out: exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + RELEASE_MS).unref();
+    starting
+      .then((server) => server.close())
+      .then(
+        () => {
+          logger.info({ durationMs: Date.now() - stopRequestedAt! }, 'stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    return;
+  }
+  if (Date.now() - stopRequestedAt < SAME_REQUEST_MS) return;
+  logger.warn({ signal }, 'second stop signal: exiting now');
+  process.exit(128 + constants.signals[signal]);
+}
+// Listening from the start: a signal during start-up stops the server once it has started.
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+
+const server = await starting.catch((error: unknown) => {
   logger.fatal({ err: error }, 'Parley failed to start');
   process.exit(1);
 });
 logger.info(
-  { url: server.url, database: config.databaseUrl ? 'postgresql' : `pglite in ${config.dataDir}`, pubsub: config.redisUrl ? 'redis' : 'in-process' },
+  {
+    url: server.url,
+    pid: process.pid,
+    database: config.databaseUrl ? 'postgresql' : `pglite in ${config.dataDir}`,
+    pubsub: config.redisUrl ? 'redis' : 'in-process',
+  },
   `Parley is running: GraphiQL at ${server.url}`,
 );
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'shutting down');
-    // Exit even if something hangs: a supervisor expects us gone within seconds.
-    setTimeout(() => {
-      logger.error('shutdown timed out');
-      process.exit(1);
-    }, 8000).unref();
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}

@@ -63,3 +63,7 @@ export const messageUpdated = (message: Message): Outgoing[] =>
 
 export const readReceipt = (roomId: string, userId: string, lastReadSeq: number): Outgoing[] =>
   roomEvent({ type: 'ReadReceipt', roomId, userId, lastReadSeq });
+
+/** When a MessageAdded event's message was stored, in ms since the epoch (delivery latency); NaN for any other event. */
+export const messageSentAt = (event: unknown): number =>
+  (event as { type?: unknown }).type === 'MessageAdded' ? Date.parse((event as MessageAddedPayload).message.createdAt) : NaN;

@@ -14,6 +14,8 @@ export class TopicListener<P> {
   constructor(
     private readonly bus: EventBus,
     limit: number,
+    /** Called once when the listener closes, after its topics are released. */
+    private readonly onClose: () => void = () => {},
   ) {
     this.events = new EventQueue<P>(limit, () => this.releaseAll());
   }
@@ -48,5 +50,6 @@ export class TopicListener<P> {
   private releaseAll(): void {
     this.closed = true;
     for (const topic of [...this.subscriptions.keys()]) this.remove(topic as Topic<P>);
+    this.onClose();
   }
 }

@@ -2,6 +2,7 @@ import { viewerId, type Context } from '../context.js';
 import { fail } from '../errors.js';
 import { memberRoom } from '../rooms/access.js';
 import { TopicListener } from './listener.js';
+import type { SubscriptionField } from './live-streams.js';
 import { fillGap } from './gap-fill.js';
 import { messageAddedPayload, storedMessageSelect } from '../messages/events.js';
 import { topics, type MessageAddedPayload, type PresencePayload, type RoomEventPayload, type Topic } from './topics.js';
@@ -34,7 +35,7 @@ export interface EventStream<T> extends AsyncIterableIterator<T> {
 
 /** Messages of a room in seq order: replay after afterSeq, then live, with gaps filled from the database. */
 export function messageAddedStream(context: Context, roomId: string, afterSeq: number | null | undefined): EventStream<MessageAddedPayload> {
-  const listener = newListener<RoomStreamEvent>(context);
+  const listener = newListener<RoomStreamEvent>(context, 'messageAdded');
   // With messagesOnly, every event the stream yields is a MessageAdded.
   const messages = roomStream(context, listener, roomId, afterSeq ?? null, true) as AsyncGenerator<MessageAddedPayload[]>;
   return batchStream(messages, listener);
@@ -42,7 +43,7 @@ export function messageAddedStream(context: Context, roomId: string, afterSeq: n
 
 /** Everything that happens in a room; MessageAdded events in seq order without gaps or duplicates. */
 export function roomEventStream(context: Context, roomId: string): EventStream<RoomEventPayload> {
-  const listener = newListener<RoomStreamEvent>(context);
+  const listener = newListener<RoomStreamEvent>(context, 'roomEvents');
   return batchStream(roomStream(context, listener, roomId, null, false), listener);
 }
 
@@ -135,7 +136,7 @@ const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'R
  * messages, updates and deletions of every room they are in (those rooms' topics, followed as they come and go).
  */
 export function myEventStream(context: Context): EventStream<RoomEventPayload> {
-  const listener = newListener<RoomEventPayload>(context);
+  const listener = newListener<RoomEventPayload>(context, 'myEvents');
   return singleEventStream(myEvents(context, listener), listener);
 }
 
@@ -176,7 +177,7 @@ const isPresence = (event: PresenceStreamEvent): event is PresencePayload => 'st
  * following membership changes as they happen.
  */
 export function presenceStream(context: Context, roomId: string | null): EventStream<PresencePayload> {
-  const listener = newListener<PresenceStreamEvent>(context);
+  const listener = newListener<PresenceStreamEvent>(context, 'presenceChanged');
   return singleEventStream(presenceEvents(context, listener, roomId), listener);
 }
 
@@ -239,8 +240,14 @@ async function retarget<P>(
   await Promise.all([...next].map((id) => listener.add(topicOf(id) as Topic<P>)));
 }
 
-const newListener = <P>(context: Context) =>
-  new TopicListener<P>(context.app.bus, context.app.config.realtime.subscriptionBuffer);
+/** A stream's listener, registered among the instance's live streams while it is open. */
+function newListener<P>(context: Context, field: SubscriptionField): TopicListener<P> {
+  const { app } = context;
+  let forget = () => {};
+  const listener = new TopicListener<P>(app.bus, app.config.realtime.subscriptionBuffer, () => forget());
+  forget = app.liveStreams.open(field, listener.events);
+  return listener;
+}
 
 /**
  * The EventStream of a generator of batches. An async generator's return() waits until the generator

@@ -9,9 +9,28 @@ const rootCause = (error: unknown): unknown => {
   return cause;
 };
 
+/** Root causes already logged with their request's logger: masking does not log them again. */
+const logged = new WeakSet<object>();
+
+/**
+ * Logs the internal errors among errors (those masking will hide from the client) in full, with the
+ * request's logger so the line carries its request id. Client errors are not worth a log line.
+ */
+export function logInternalErrors(log: Logger, errors: readonly unknown[]): void {
+  for (const error of errors) {
+    if (error instanceof GraphQLError && isClientError(error)) continue;
+    const cause = rootCause(error);
+    if (typeof cause === 'object' && cause !== null) {
+      if (logged.has(cause)) continue;
+      logged.add(cause);
+    }
+    log.error({ err: cause, path: error instanceof GraphQLError ? error.path : undefined }, 'internal error');
+  }
+}
+
 /**
  * Errors a client caused (ours, and graphql-js's parse, validation and variable errors) reach the
- * client with a contract code; anything else is logged in full and masked.
+ * client with a contract code; anything else is masked, and logged unless its request logged it.
  */
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
@@ -19,7 +38,7 @@ export function createMaskError(logger: Logger) {
       if (isContractCode(error.extensions.code) && !error.extensions.originalError) return error;
       return withCode(error, ErrorCode.BAD_USER_INPUT);
     }
-    logger.error({ err: rootCause(error), path: error instanceof GraphQLError ? error.path : undefined }, 'internal error');
+    logInternalErrors(logger, [error]);
     return yogaMaskError(error, message, false);
   };
 }

@@ -1,23 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { fail } from '../errors.js';
-import { clientAddress } from './caller.js';
 import { createGraphiQLAssets } from './graphiql.js';
+import { hasMetricsToken } from './metrics.js';
+import { recordRequest, type RequestRecord } from './request-log.js';
 import type { GraphQLHandler } from './yoga.js';
 
-/** Routes plain HTTP: health probes, GraphiQL's assets, and /graphql through yoga with a bounded request body. */
+/** Routes plain HTTP: health probes, metrics, GraphiQL's assets, and /graphql through yoga with a bounded request body. */
 export function createRequestListener(app: App, yoga: GraphQLHandler) {
   const graphiqlAssets = createGraphiQLAssets();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!;
+    const request = recordRequest(app, req, res, path);
     try {
       if (path === '/health') return sendJson(res, 200, { status: 'ok' });
       if (path === '/ready') return await ready(app, res);
+      if (path === '/metrics') return await metrics(app, req, res);
       if (path.startsWith('/graphiql/')) return await graphiqlAssets(req, res, path);
       if (path !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
-      await forward(app, yoga, req, res);
+      await forward(app, yoga, req, res, request);
     } catch (error) {
-      app.logger.error({ err: error, path }, 'request failed');
+      request.log.error({ err: error, path }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
       else res.destroy();
     }
@@ -38,7 +41,21 @@ async function ready(app: App, res: ServerResponse): Promise<void> {
   sendJson(res, isReady ? 200 : 503, { status: isReady ? 'ready' : 'unavailable', database, pubsub });
 }
 
-async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Prometheus metrics; 404 with METRICS=off, 401 without the METRICS_TOKEN when one is set. */
+async function metrics(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { registry } = app.metrics;
+  const { token } = app.config.metrics;
+  if (!registry) return sendJson(res, 404, { error: 'Metrics are off (METRICS=off).' });
+  if (token !== null && !hasMetricsToken(req.headers.authorization, token)) {
+    res.setHeader('www-authenticate', 'Bearer');
+    return sendJson(res, 401, { error: 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.' });
+  }
+  const text = await registry.metrics();
+  res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res: ServerResponse, request: RequestRecord): Promise<void> {
   const limit = app.config.limits.maxBodyBytes;
   const body = await readBody(req, limit);
   if (!Buffer.isBuffer(body)) {
@@ -60,8 +77,10 @@ async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res
   const response = await yoga.fetch(
     url,
     { method: req.method, headers, body: body.length > 0 ? new Uint8Array(body) : undefined, signal: abort.signal },
-    { clientAddress: clientAddress(req, app.config.trustedProxies) },
+    { clientAddress: request.clientAddress, log: request.log, notes: request.notes },
   );
+  // Once a stop has begun, no connection is kept for another request.
+  if (app.drain.draining) res.setHeader('connection', 'close');
   res.writeHead(response.status, Object.fromEntries(response.headers));
   if (response.body) {
     // Streams (server-sent events) are written as they come.

@@ -4,15 +4,19 @@ import type { AddressInfo } from 'node:net';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { openDatabase, pgliteDirectory, type DatabaseLocation } from '../db/client.js';
+import { fail } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMessageAppender } from '../messages/appender.js';
 import { acceptAnyPayload, type MessageChecker } from '../messages/checker.js';
 import { messageAdded } from '../messages/events.js';
 import { createEventBus } from '../realtime/bus.js';
+import { createLiveStreams } from '../realtime/live-streams.js';
 import { createPresenceTracker } from '../realtime/presence.js';
 import { connectRedis } from '../realtime/redis.js';
 import { createTypingTracker } from '../realtime/typing.js';
 import { createTokenService } from '../users/tokens.js';
+import { createDrain } from './drain.js';
+import { createMetrics } from './metrics.js';
 import { createRequestListener } from './http.js';
 import { attachWebSocketServer } from './websocket.js';
 import { createGraphQLHandler } from './yoga.js';
@@ -22,7 +26,11 @@ export interface ParleyServer {
   /** e.g. http://127.0.0.1:4000/graphql */
   url: string;
   port: number;
-  /** Graceful stop: refuse new work, complete subscriptions, close sockets, database and Redis. */
+  /**
+   * Graceful stop: stop accepting connections, end every subscription with UNAVAILABLE, let requests
+   * and operations in flight finish (SHUTDOWN_TIMEOUT at most), close sockets (1001), then presence,
+   * pub/sub, Redis and the database.
+   */
   close(): Promise<void>;
 }
 
@@ -62,6 +70,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ttlMs: config.realtime.presenceTtlMs,
     onOffline: (userId) => typing.stopAll(userId),
   });
+  const metrics = createMetrics(config.metrics.enabled);
   const app: App = {
     config,
     logger,
@@ -69,26 +78,47 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     prisma: db.prisma,
     redis,
     bus,
+    liveStreams: createLiveStreams(),
     presence,
     typing,
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
-    appender: createMessageAppender(db.prisma, (messages) => bus.publishAll(messages.flatMap(messageAdded))),
+    appender: createMessageAppender(db.prisma, (messages) => {
+      metrics.messagesStored(messages.length);
+      return bus.publishAll(messages.flatMap(messageAdded));
+    }),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
+    drain: createDrain(),
+    metrics,
   };
 
   const yoga = createGraphQLHandler(app);
   const server = createServer(createRequestListener(app, yoga));
   const sockets = attachWebSocketServer(app, yoga, server);
+  metrics.watch({
+    openSockets: sockets.count,
+    liveStreams: () => app.liveStreams.counts(),
+    pingDatabase: db.ping,
+    pingRedis: redis ? async () => void (await redis.ping()) : null,
+  });
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}/graphql`;
+  if (config.metrics.enabled && config.metrics.token === null && !isLoopback(config.host)) {
+    logger.warn('GET /metrics answers anyone who reaches this address: set METRICS_TOKEN, or METRICS=off');
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      // Stop accepting, finish subscriptions and sockets, then release storage and pub/sub.
+      // Stop accepting; end the subscriptions (their error frames are the last thing their clients
+      // hear from us); let the work in flight finish; close what is left; release storage and pub/sub.
       const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const drained = app.drain.settle(config.shutdownTimeoutMs);
+      app.liveStreams.endAll(fail.shuttingDown());
+      if (!(await drained)) {
+        logger.warn({ inFlight: app.drain.inFlight }, 'shutdown: work still in flight after SHUTDOWN_TIMEOUT, closing anyway');
+      }
       await sockets.close();
       server.closeIdleConnections();
       server.closeAllConnections();
@@ -103,6 +133,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   return { app, url, port, close };
 }
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {

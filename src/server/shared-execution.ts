@@ -13,11 +13,30 @@ import {
 } from 'graphql';
 import { withFreshLoaders, type Context } from '../context.js';
 import type { EventStream } from '../realtime/streams.js';
+import { logInternalErrors } from './errors.js';
+import type { DeliveryTally } from './metrics.js';
 
 /** Where a subscription's `next` frames go: its graphql-ws operation id, and its socket's send. */
 export interface FrameSink {
   id: string;
   send(frame: string): Promise<void> | undefined;
+}
+
+/** One event's `next` payload for one (document, variables, viewer): shared by every subscriber it goes to. */
+interface Payload {
+  text: string;
+  /** When the event's message was stored (NaN for other events), for the delivery latency. */
+  sentAtMs: number;
+}
+
+export interface SharedSubscribeOptions {
+  maskError: (error: unknown) => Error;
+  /** Counts each frame written (and its latency). */
+  deliveries: DeliveryTally;
+  /** When an event's message was stored; NaN for events that are not a new message. */
+  sentAt: (event: unknown) => number;
+  /** A subscription's stream ended with an error of this code. */
+  ended: (code: string) => void;
 }
 
 /**
@@ -27,22 +46,23 @@ export interface FrameSink {
  * the socket writes alone. A document that selects a viewer-dependent field (marked
  * `extensions: { viewerDependent: true }` in the schema) is shared only among subscriptions of the same viewer.
  */
-export function createSharedSubscribe(options: { maskError: (error: unknown) => Error }) {
-  /** event → subscription key → the serialized `next` payload: the text once ready, its promise until then. */
-  const payloads = new WeakMap<object, Map<string, string | Promise<string>>>();
+export function createSharedSubscribe(options: SharedSubscribeOptions) {
+  /** event → subscription key → the serialized `next` payload: once ready, or its promise until then. */
+  const payloads = new WeakMap<object, Map<string, Payload | Promise<Payload>>>();
   const viewerDependence = new WeakMap<DocumentNode, boolean>();
 
-  const executeOnce = (event: unknown, key: string, run: () => Promise<string>): string | Promise<string> => {
-    if (typeof event !== 'object' || event === null) return run();
+  const executeOnce = (event: unknown, key: string, run: () => Promise<string>): Payload | Promise<Payload> => {
+    const execute = () => run().then((text): Payload => ({ text, sentAtMs: options.sentAt(event) }));
+    if (typeof event !== 'object' || event === null) return execute();
     let byKey = payloads.get(event);
     if (!byKey) payloads.set(event, (byKey = new Map()));
     let payload = byKey.get(key);
     if (payload === undefined) {
-      const running = run();
+      const running = execute();
       byKey.set(key, (payload = running));
-      // Subscribers reaching the event later take the text as it is, without a wait.
+      // Subscribers reaching the event later take the payload as it is, without a wait.
       const ready = byKey;
-      running.then((text) => ready.set(key, text), () => {});
+      running.then((done) => ready.set(key, done), () => {});
     }
     return payload;
   };
@@ -51,8 +71,11 @@ export function createSharedSubscribe(options: { maskError: (error: unknown) => 
   // does (yoga's executor would start a new subscription instead); errors are masked here. The text
   // is what graphql-ws would write as the payload (GraphQLError serializes through its toJSON).
   const executeEvent = async (args: ExecutionArgs, event: unknown): Promise<string> => {
-    const result = await execute({ ...args, contextValue: withFreshLoaders(args.contextValue as Context), rootValue: event });
-    return JSON.stringify(result.errors ? { ...result, errors: result.errors.map((error) => options.maskError(error)) } : result);
+    const context = args.contextValue as Context;
+    const result = await execute({ ...args, contextValue: withFreshLoaders(context), rootValue: event });
+    if (!result.errors) return JSON.stringify(result);
+    logInternalErrors(context.log, result.errors);
+    return JSON.stringify({ ...result, errors: result.errors.map((error) => options.maskError(error)) });
   };
 
   return async (args: ExecutionArgs, sink: FrameSink): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> => {
@@ -73,8 +96,14 @@ export function createSharedSubscribe(options: { maskError: (error: unknown) => 
     const key = `${documentText}\u0000${viewer}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
     // Every Subscription field's stream is built in realtime/streams.ts.
     if (!isEventStream(source)) throw new Error('A subscription field returned a stream without nextBatch (see realtime/streams.ts).');
-    const serialized = mapBatches(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), options.maskError);
-    return writeFrames(serialized, sink);
+    const endWith = (error: unknown): Error => {
+      logInternalErrors((args.contextValue as Context).log, [error]);
+      const masked = options.maskError(error);
+      options.ended(String((masked as GraphQLError).extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+      return masked;
+    };
+    const serialized = mapBatches(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), endWith);
+    return writeFrames(serialized, sink, options.deliveries);
   };
 }
 
@@ -112,10 +141,10 @@ const EXECUTE_AHEAD = 16;
  */
 function mapBatches(
   source: EventStream<unknown>,
-  map: (event: unknown) => string | Promise<string>,
-  maskError: (error: unknown) => Error,
-): AsyncIterator<string[], undefined> {
-  type Step = IteratorResult<string[], undefined>;
+  map: (event: unknown) => Payload | Promise<Payload>,
+  endWith: (error: unknown) => Error,
+): AsyncIterator<Payload[], undefined> {
+  type Step = IteratorResult<Payload[], undefined>;
   const ahead: Promise<Step>[] = [];
   let ended = false;
   const pull = (): Promise<Step> => {
@@ -126,14 +155,14 @@ function mapBatches(
           return { done: true, value: undefined };
         }
         const payloads = batch.value.map(map);
-        return payloads.every((payload) => typeof payload === 'string')
-          ? { done: false, value: payloads }
-          : Promise.all(payloads).then((texts) => ({ done: false, value: texts }));
+        return payloads.every((payload) => !(payload instanceof Promise))
+          ? { done: false, value: payloads as Payload[] }
+          : Promise.all(payloads).then((ready) => ({ done: false, value: ready }));
       },
       async (error: unknown): Promise<Step> => {
         ended = true;
         await source.return?.();
-        throw maskError(error instanceof GraphQLError ? error : new GraphQLError(String(error), { originalError: error as Error }));
+        throw endWith(error instanceof GraphQLError ? error : new GraphQLError(String(error), { originalError: error as Error }));
       },
     );
     // Steps pulled ahead may never be asked for (the consumer stopped at an earlier error).
@@ -161,14 +190,20 @@ function mapBatches(
  * stream's error), which graphql-ws answers with `complete` or `error` after the frames written here;
  * its return() (the client completed, or the socket closed) stops the stream.
  */
-function writeFrames(batches: AsyncIterator<string[], undefined>, sink: FrameSink): AsyncIterableIterator<ExecutionResult> {
+function writeFrames(
+  batches: AsyncIterator<Payload[], undefined>,
+  sink: FrameSink,
+  deliveries: DeliveryTally,
+): AsyncIterableIterator<ExecutionResult> {
   const prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
   let stopped = false;
   const ended = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
     for (let step = await batches.next(); !step.done && !stopped; step = await batches.next()) {
+      const now = Date.now();
       for (const payload of step.value) {
         // Only a full socket makes the subscription wait (see ws-transport.ts).
-        const full = sink.send(`${prefix}${payload}}`);
+        const full = sink.send(`${prefix}${payload.text}}`);
+        deliveries.count(now, payload.sentAtMs);
         if (full) await full;
         if (stopped) break;
       }

@@ -4,8 +4,12 @@ import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
+import type { Logger } from '../logger.js';
+import { messageSentAt } from '../messages/events.js';
 import { clientAddress, identifyCaller, type Caller, type Credentials } from './caller.js';
 import { createMaskError, forSocket } from './errors.js';
+import { operationKind, outcomeOf } from './metrics.js';
+import { requestIdOf } from './request-id.js';
 import { createSharedSubscribe, type FrameSink } from './shared-execution.js';
 import { serveGraphqlWs, type TransportExtra } from './ws-transport.js';
 import type { GraphQLHandler } from './yoga.js';
@@ -27,6 +31,13 @@ export interface SocketState {
   closed: boolean;
 }
 
+/** Set when the socket opens, before graphql-ws sees it. */
+interface SocketLog {
+  /** Logs with the request id: the upgrade request's X-Request-Id when sane, else a new one. */
+  log: Logger;
+  openedAt: number;
+}
+
 // setTimeout's longest delay; a later expiry is re-armed when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -44,12 +55,17 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
   const maskError = createMaskError(app.logger);
   // createMaskError answers every error with a GraphQLError (yoga's maskError makes one of the rest).
   const socketError = (error: unknown) => forSocket(maskError(error, 'Unexpected error.') as GraphQLError);
-  const subscribeShared = createSharedSubscribe({ maskError: socketError });
+  const subscribeShared = createSharedSubscribe({
+    maskError: socketError,
+    deliveries: app.metrics.deliveries,
+    sentAt: messageSentAt,
+    ended: (code) => app.metrics.subscriptionEnded(code),
+  });
   /**
    * Counts the socket as a connection of the caller's user (presence) from the first valid token of
    * theirs it carries until it closes, and arms its close (4403) at the earliest expiry of its tokens.
    */
-  const signIn = async (state: SocketState & TransportExtra, { viewer }: Caller): Promise<void> => {
+  const signIn = async (state: SocketState & SocketLog & TransportExtra, { viewer }: Caller): Promise<void> => {
     if (!viewer || state.closed) return;
     state.signedInAt ??= Date.now();
     if (state.expiresAt === undefined || viewer.expiresAt < state.expiresAt) {
@@ -59,15 +75,22 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
     }
     if (state.users.has(viewer.id)) return;
     state.users.add(viewer.id);
+    state.log.info({ userId: viewer.id }, 'socket signed in');
     await app.presence.connect(viewer.id, state.connectionId).catch((error: unknown) => {
       app.logger.error({ err: error }, 'presence connect failed');
     });
   };
-  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: app.config.limits.maxWsPayloadBytes });
-  const graphqlWs = serveGraphqlWs<Record<string, unknown>, Partial<SocketState>>(
+  // No per-message compression: a deflate context per socket costs far more than its small frames save.
+  const wsServer = new WebSocketServer({
+    server,
+    path: '/graphql',
+    maxPayload: app.config.limits.maxWsPayloadBytes,
+    perMessageDeflate: false,
+  });
+  const graphqlWs = serveGraphqlWs<Record<string, unknown>, Partial<SocketState & SocketLog>>(
     {
       onConnect: async (ctx) => {
-        const state = Object.assign(ctx.extra, {
+        const state = Object.assign(ctx.extra as typeof ctx.extra & SocketLog, {
           connectionId: randomUUID(),
           clientAddress: clientAddress(ctx.extra.request, app.config.trustedProxies),
           users: new Set<string>(),
@@ -76,8 +99,9 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
         try {
           await signIn(state, await identifyCaller(app.tokens, state.clientAddress, socketCredentials(ctx)));
         } catch (error) {
-          if (error instanceof GraphQLError) return false; // graphql-ws closes with 4403 Forbidden
-          throw error;
+          if (!(error instanceof GraphQLError)) throw error;
+          state.log.info('socket refused: invalid token');
+          return false; // graphql-ws closes with 4403 Forbidden
         }
         return true;
       },
@@ -92,13 +116,14 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           ),
         );
       },
-      onClose: (ctx) => {
-        const state = ctx.extra as Partial<SocketState>;
+      onClose: (ctx, code) => {
+        const state = ctx.extra as Partial<SocketState> & SocketLog;
         state.closed = true;
         clearTimeout(state.expiryTimer);
+        state.log.info({ code, durationMs: Date.now() - state.openedAt, userIds: state.users ? [...state.users] : [] }, 'socket closed');
       },
       onSubscribe: async (ctx, id, payload: SubscribePayload) => {
-        const state = ctx.extra as SocketState & TransportExtra;
+        const state = ctx.extra as SocketState & SocketLog & TransportExtra;
         try {
           const caller = await identifyCaller(app.tokens, state.clientAddress, {
             ...socketCredentials(ctx),
@@ -106,7 +131,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           });
           await signIn(state, caller);
           // No `request` here: yoga's HTTP checks (a mutation needs POST) would judge the upgrade GET.
-          const enveloped = yoga.getEnveloped({ ...ctx, socket: ctx.extra.socket, params: payload, caller });
+          const enveloped = yoga.getEnveloped({ ...ctx, socket: ctx.extra.socket, params: payload, caller, log: state.log });
           const document = enveloped.parse(payload.query);
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return errors;
@@ -128,14 +153,26 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => forSocket(error).toJSON()) } : undefined,
       execute: (args) => (args.rootValue as OperationRoot).execute(args),
-      subscribe: (args) => subscribeShared({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).frames),
+      subscribe: async (args) => {
+        const result = await subscribeShared({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).frames);
+        app.metrics.operation('ws', operationKind(args.document, args.operationName), Symbol.asyncIterator in result ? 'OK' : outcomeOf(result));
+        return result;
+      },
     },
     wsServer,
     app.config.realtime.keepAliveMs,
     app.logger,
+    app.drain,
+    (extra) => {
+      extra.log = app.logger.child({ requestId: requestIdOf(extra.request.headers['x-request-id']) });
+      extra.openedAt = Date.now();
+      extra.log.info({ clientAddress: clientAddress(extra.request, app.config.trustedProxies) }, 'socket open');
+    },
   );
   return {
-    /** Completes every subscription and closes every socket (1001 Going Away). */
+    /** Open sockets. */
+    count: graphqlWs.count,
+    /** Closes every socket (1001 Going Away); the server ends their subscriptions first (see index.ts). */
     close: async () => {
       await graphqlWs.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));

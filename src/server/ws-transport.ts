@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ConnectionInitMessage, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
+import type { Drain } from './drain.js';
 
 /** What graphql-ws's ctx.extra holds for every socket, as graphql-ws/use/ws puts it. */
 export interface TransportExtra {
@@ -18,6 +19,9 @@ export interface TransportExtra {
  */
 const HIGH_WATER_BYTES = 64 * 1024;
 
+/** How long closing sockets may take their close handshake before they are cut. */
+const CLOSE_HANDSHAKE_MS = 1000;
+
 /**
  * graphql-ws's protocol server (makeServer) on a `ws` server: what graphql-ws/use/ws does (keepalive
  * pings, 4500 on internal errors, 1001 on dispose), with the writes shaped for fan-out. Every frame
@@ -31,6 +35,9 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
   wsServer: WebSocketServer,
   keepAliveMs: number,
   logger: Logger,
+  drain: Drain,
+  /** Called with each new socket's extra before graphql-ws sees it. */
+  onOpen: (extra: TransportExtra & Partial<E>) => void,
 ) {
   const server = makeServer(options);
   const corked = new Set<Socket>();
@@ -51,6 +58,7 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
 
   wsServer.options.handleProtocols = handleProtocols;
   wsServer.on('connection', (socket, request) => {
+    if (drain.draining) return socket.close(1001, 'Going away');
     // The upgraded request's socket is the connection ws writes its frames to.
     const tcp = request.socket;
     socket.once('error', (error) => closeOnInternalError(socket, error, 'websocket error'));
@@ -74,17 +82,21 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
       socket.send(data);
       return socket.bufferedAmount < HIGH_WATER_BYTES ? undefined : whenDrained();
     };
+    const extra = { socket, request, send } as TransportExtra & Partial<E>;
+    onOpen(extra);
     const closed = server.opened(
       {
         protocol: socket.protocol,
         send,
         close: (code, reason) => socket.close(code, reason),
+        // A message is in flight until graphql-ws has handled it: for a query or mutation, until its
+        // result is written; for a subscription, until it ends.
         onMessage: (handle) =>
           socket.on('message', (data: Buffer) => {
-            handle(String(data)).catch((error: unknown) => closeOnInternalError(socket, error, 'graphql-ws message failed'));
+            drain.track(handle(String(data))).catch((error: unknown) => closeOnInternalError(socket, error, 'graphql-ws message failed'));
           }),
       },
-      { socket, request, send } as TransportExtra & Partial<E>,
+      extra,
     );
     socket.once('close', (code, reason) => {
       stopKeepAlive();
@@ -93,10 +105,23 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
   });
 
   return {
-    /** Closes every socket with 1001 Going Away (graphql-ws completes their subscriptions). */
+    /** Open sockets. */
+    count: () => wsServer.clients.size,
+    /** Closes every socket with 1001 Going Away; resolves once all have closed (cut after CLOSE_HANDSHAKE_MS). */
     dispose: async () => {
-      for (const client of wsServer.clients) client.close(1001, 'Going away');
-      wsServer.removeAllListeners('connection');
+      const closed = [...wsServer.clients].map(
+        (client) =>
+          new Promise<void>((resolve) => {
+            if (client.readyState === client.CLOSED) return resolve();
+            const cut = setTimeout(() => client.terminate(), CLOSE_HANDSHAKE_MS);
+            client.once('close', () => {
+              clearTimeout(cut);
+              resolve();
+            });
+            client.close(1001, 'Going away');
+          }),
+      );
+      await Promise.all(closed);
     },
   };
 }

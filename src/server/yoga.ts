@@ -2,20 +2,27 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { App } from '../app.js';
 import { createContext, type Context } from '../context.js';
+import type { Logger } from '../logger.js';
 import { schema } from '../schema.js';
 import { identifyCaller, type Caller } from './caller.js';
 import { createMaskError, useContractCodesForInvalidDocuments } from './errors.js';
 import { graphiqlOptions, renderGraphiQLPage } from './graphiql.js';
+import { useOperationRecords, type RequestNotes } from './operation-records.js';
 import { useMalformedRequestsAsBadInput } from './request-parsing.js';
 
-/** What a graphql-ws operation brings into yoga's context: who is calling, as websocket.ts resolved it. */
+/** What a graphql-ws operation brings into yoga's context: who is calling, as websocket.ts resolved it, and the socket's logger. */
 export interface SocketContext {
   caller: Caller;
+  log: Logger;
 }
 
 /** What http.ts hands yoga with each request. */
 export interface HttpServerContext {
   clientAddress: string;
+  /** The request's logger (its lines carry the request id). */
+  log: Logger;
+  /** Filled in for the request's log line. */
+  notes: RequestNotes;
 }
 
 export function createGraphQLHandler(app: App) {
@@ -33,7 +40,8 @@ export function createGraphQLHandler(app: App) {
     // subscriptions over graphql-ws on the same path.
     graphiql: graphiqlOptions,
     renderGraphiQL: renderGraphiQLPage,
-    // Internal errors are logged, in full, by maskError; client errors are not worth a log line.
+    // Internal errors are logged, in full, with their request's logger (see operation-records.ts) or
+    // by maskError; client errors are not worth a log line.
     logging: false,
     maskedErrors: { maskError: createMaskError(app.logger) },
     context: async (initial: YogaInitialContext & Partial<SocketContext & HttpServerContext>) => {
@@ -42,7 +50,7 @@ export function createGraphQLHandler(app: App) {
         (await identifyCaller(app.tokens, initial.clientAddress ?? 'unknown', {
           authorization: initial.request.headers.get('authorization'),
         }));
-      return createContext(app, caller.viewer, caller.clientAddress);
+      return createContext(app, caller.viewer, caller.clientAddress, initial.log ?? app.logger);
     },
     plugins: [
       EnvelopArmorPlugin({
@@ -56,6 +64,7 @@ export function createGraphQLHandler(app: App) {
       }),
       useContractCodesForInvalidDocuments(),
       useMalformedRequestsAsBadInput(),
+      useOperationRecords(app.metrics),
     ],
   });
 }

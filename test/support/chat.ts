@@ -20,7 +20,7 @@ const ChatSend = graphql(`
 `);
 
 /** A GROUP room owned by owner with the others as members; returns its id. */
-export async function createRoomWith(api: TestServer, owner: TestUser, members: TestUser[], visibility: 'PUBLIC' | 'PRIVATE' = 'PRIVATE'): Promise<string> {
+export async function createRoomWith(api: Pick<TestServer, 'ok'>, owner: TestUser, members: TestUser[], visibility: 'PUBLIC' | 'PRIVATE' = 'PRIVATE'): Promise<string> {
   const data = await api.ok(
     ChatCreateRoom,
     { input: { name: `room ${Math.random().toString(36).slice(2, 8)}`, visibility, memberIds: members.map((member) => member.id) } },
@@ -29,7 +29,7 @@ export async function createRoomWith(api: TestServer, owner: TestUser, members: 
   return data.createRoom.id;
 }
 
-export async function send(api: TestServer, author: TestUser, roomId: string, body: string): Promise<{ id: string; seq: number }> {
+export async function send(api: Pick<TestServer, 'ok'>, author: TestUser, roomId: string, body: string): Promise<{ id: string; seq: number }> {
   const data = await api.ok(ChatSend, { input: { roomId, body } }, author.token);
   return data.sendMessage;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { loadConfig } from '../../src/config.js';
+import type { Logger } from '../../src/logger.js';
 import type { MessageChecker } from '../../src/messages/checker.js';
 import { startServer, type ParleyServer } from '../../src/server/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -47,6 +48,8 @@ export interface TestServerOptions {
   redisPrefix?: string;
   /** Custom message formats (the default accepts any JSON object payload). */
   messageChecker?: MessageChecker;
+  /** Where the server logs (by default nowhere: LOG_LEVEL is TEST_LOG_LEVEL or silent). */
+  logger?: Logger;
 }
 
 export const TEST_JWT_SECRET = 'parley-test-secret-that-is-long-enough-0123456789';
@@ -69,9 +72,25 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const server = await startServer(loadConfig(env), {
     database: database?.location,
     messageChecker: options.messageChecker,
+    logger: options.logger,
   });
+  return {
+    server,
+    url: server.url,
+    wsUrl: server.url.replace(/^http/, 'ws'),
+    ...httpClient(server.url),
+    close: async () => {
+      await server.close();
+      if (database && database !== options.database) await database.drop();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Speaks GraphQL over HTTP to url as a client would. */
+export function httpClient(url: string): Pick<TestServer, 'request' | 'ok'> {
   const request: TestServer['request'] = async (document, variables, token) => {
-    const response = await fetch(server.url, {
+    const response = await fetch(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -84,9 +103,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     return { status: response.status, data: body.data, errors: body.errors };
   };
   return {
-    server,
-    url: server.url,
-    wsUrl: server.url.replace(/^http/, 'ws'),
     request,
     ok: async (document, variables, token) => {
       const result = await request(document, variables, token);
@@ -94,11 +110,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
       }
       return result.data;
-    },
-    close: async () => {
-      await server.close();
-      if (database && database !== options.database) await database.drop();
-      rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

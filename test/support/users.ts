@@ -20,7 +20,7 @@ export interface TestUser {
 }
 
 /** Signs up a fresh user with a unique name. */
-export async function createUser(api: TestServer, base = 'user'): Promise<TestUser> {
+export async function createUser(api: Pick<TestServer, 'ok'>, base = 'user'): Promise<TestUser> {
   const data = await api.ok(SignUpForTest, { input: { username: uniqueName(base), password: 'correct horse battery' } });
   return { id: data.signUp.user.id, username: data.signUp.user.username, token: data.signUp.token };
 }
