@@ -26,7 +26,18 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createPoster, SocketSender, Subscriber, type Delivery, type Operation } from './clients.js';
-import { cpuSecondsOf, machineCpu, memoryOf, resetPeakRss, sampleRss, startChild, type ServerChild } from './processes.js';
+import {
+  buildIfStale,
+  compiledServer,
+  cpuSecondsOf,
+  machineCpu,
+  memoryOf,
+  resetPeakRss,
+  sampleRss,
+  startChild,
+  type ServerChild,
+} from './processes.js';
+import { deleteRedisPrefix, withDatabaseAdmin } from './services.js';
 import { pool, quantiles, round, sleep, waitFor } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -168,7 +179,11 @@ async function startParley(backend: 'embedded' | 'postgres'): Promise<Target> {
       Object.assign(env, { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
     }
     // One folder per server: V8 writes a profile per thread (main thread: the largest, `*.0.001.cpuprofile`).
-    server = await startChild('src/main.ts', env, { marker: 'GraphiQL', label: backend, nodeArgs: profilingArgs(backend) });
+    server = await startChild(compiledServer.script, env, {
+      marker: 'GraphiQL',
+      label: backend,
+      nodeArgs: [...compiledServer.nodeArgs, ...profilingArgs(backend)],
+    });
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     throw error;
@@ -227,31 +242,8 @@ async function startParley(backend: 'embedded' | 'postgres'): Promise<Target> {
   };
 }
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseAdminUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    let rounds = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0' && ++rounds < 10_000);
-  } finally {
-    redis.disconnect();
-  }
-}
+const withAdmin = <T>(work: (client: pg.Client) => Promise<T>) => withDatabaseAdmin(databaseAdminUrl, work);
+const deleteRedisKeys = (prefix: string) => deleteRedisPrefix(redisUrl, prefix);
 
 async function checkBackendReachable(backend: string): Promise<string | null> {
   if (backend !== 'postgres+redis') return null;
@@ -541,6 +533,7 @@ function print(line: Record<string, unknown>): void {
 }
 
 async function main(): Promise<void> {
+  buildIfStale();
   const date = new Date().toISOString();
   log(`S=${subscriberCounts.join(',')} backends=${backendNames.join(',')} send=${transports.join(',')} W=${inFlight} ceiling=${runCeiling} (${date})`);
   /** The ceiling's figures by S and transport. */

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,8 @@ export interface ServerChild {
 }
 
 /**
- * Starts a node child running `script` (relative to the repo root) with tsx, and resolves with the URL
+ * Starts a node child running `script` (relative to the repo root; TypeScript through tsx, compiled
+ * JavaScript as it is), and resolves with the URL
  * from the first JSON log line whose msg contains `marker` and that carries `url`.
  */
 export async function startChild(
@@ -26,7 +27,8 @@ export async function startChild(
   env: Record<string, string>,
   options: { marker: string; nodeArgs?: string[]; label: string; startTimeoutMs?: number },
 ): Promise<ServerChild> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, script], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,6 +78,14 @@ export async function startChild(
       clearTimeout(timer);
     },
   };
+}
+
+/** The server as `npm start` runs it: dist/main.js, built first when stale. */
+export const compiledServer = { script: 'dist/main.js', nodeArgs: ['--enable-source-maps', '--expose-gc'] };
+
+export function buildIfStale(): void {
+  const result = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: repoRoot, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('npm run build failed');
 }
 
 /** Memory of a process from /proc/<pid>/status, in MiB. */

@@ -50,28 +50,46 @@ export function withFreshLoaders<C extends Context>(context: C): C {
   return { ...context, loaders: createLoaders(context.app, context.viewer, context.memberOf) };
 }
 
+/**
+ * Each loader is made on first use: a subscription's context lives as long as its socket, and most
+ * never load anything themselves (each event gets fresh loaders), so idle ones cost no DataLoader.
+ */
 function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): Loaders {
-  const membership = new DataLoader<string, RoomMember | null>(async (roomIds) => {
-    if (!viewer) return roomIds.map(() => null);
-    const rows = await app.prisma.roomMember.findMany({
-      where: { userId: viewer.id, roomId: { in: [...roomIds] } },
-    });
-    for (const row of rows) memberOf.add(row.roomId);
-    const byRoom = new Map(rows.map((row) => [row.roomId, row]));
-    return roomIds.map((id) => byRoom.get(id) ?? null);
-  });
+  let membership: Loaders['membership'] | undefined;
+  let isMember: Loaders['isMember'] | undefined;
+  let online: Loaders['online'] | undefined;
+  let messages: MessageLoaders | undefined;
   return {
-    membership,
-    isMember: new DataLoader(async (roomIds) => {
-      const unknown = roomIds.filter((id) => !memberOf.has(id));
-      if (unknown.length > 0) await membership.loadMany(unknown);
-      return roomIds.map((id) => memberOf.has(id));
-    }),
-    online: new DataLoader(async (userIds) => {
-      const online = await app.presence.online(userIds);
-      return userIds.map((id) => online.has(id));
-    }),
-    ...createMessageLoaders(app.prisma),
+    get membership() {
+      return (membership ??= new DataLoader<string, RoomMember | null>(async (roomIds) => {
+        if (!viewer) return roomIds.map(() => null);
+        const rows = await app.prisma.roomMember.findMany({
+          where: { userId: viewer.id, roomId: { in: [...roomIds] } },
+        });
+        for (const row of rows) memberOf.add(row.roomId);
+        const byRoom = new Map(rows.map((row) => [row.roomId, row]));
+        return roomIds.map((id) => byRoom.get(id) ?? null);
+      }));
+    },
+    get isMember() {
+      return (isMember ??= new DataLoader(async (roomIds) => {
+        const unknown = roomIds.filter((id) => !memberOf.has(id));
+        if (unknown.length > 0) await this.membership.loadMany(unknown);
+        return roomIds.map((id) => memberOf.has(id));
+      }));
+    },
+    get online() {
+      return (online ??= new DataLoader(async (userIds) => {
+        const found = await app.presence.online(userIds);
+        return userIds.map((id) => found.has(id));
+      }));
+    },
+    get unreadCount() {
+      return (messages ??= createMessageLoaders(app.prisma)).unreadCount;
+    },
+    get messageAt() {
+      return (messages ??= createMessageLoaders(app.prisma)).messageAt;
+    },
   };
 }
 

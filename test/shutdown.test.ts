@@ -122,7 +122,7 @@ describe('graceful shutdown', () => {
             () => ({ failed: 'connection' }),
           ),
         );
-        const viaSocket = Array.from({ length: process.env.NOWS ? 0 : SENDS }, async (_, i): Promise<Outcome> => {
+        const viaSocket = Array.from({ length: SENDS }, async (_, i): Promise<Outcome> => {
           const operation = socket.subscribe(StopSend, { input: { roomId, body: `ws ${i}`, clientMessageId: `ws-${i}` } });
           const result = await operation.next(120_000).catch(() => null);
           return result?.data ? { ok: result.data.sendMessage } : { failed: codeOf(result?.errors) ?? 'connection' };

@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type {
   SqlDriverAdapterFactory,
@@ -12,6 +10,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations } from './migrations.js';
+import { openPGlite } from './pglite.js';
 
 export type { PrismaClient };
 
@@ -46,10 +45,7 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     factory = new PrismaPg(pool);
     closeDriver = () => pool.end();
   } else {
-    // PGlite does not create the parent folder of its data directory.
-    if (location.dir) mkdirSync(location.dir, { recursive: true });
-    const pglite = location.dir ? new PGlite(location.dir) : new PGlite();
-    await pglite.waitReady;
+    const pglite = await openPGlite(location.dir);
     factory = new PrismaPGlite(pglite);
     closeDriver = () => pglite.close();
   }

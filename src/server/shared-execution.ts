@@ -135,9 +135,11 @@ const isEventStream = (source: AsyncIterator<unknown>): source is EventStream<un
 const EXECUTE_AHEAD = 16;
 
 /**
- * Maps a source stream's batches to their payloads, executing up to EXECUTE_AHEAD batches ahead of
- * the consumer, in order. A batch whose payloads are all ready (the usual case for all but the
- * first subscriber of an event) maps without a wait. return() reaches the source at once.
+ * Maps a source stream's batches to their payloads, in order, reading ahead of the consumer while
+ * events flow: each batch that arrives starts the read of one more, up to EXECUTE_AHEAD, so an idle
+ * stream waits with one read pending (its memory is per socket, times thousands). A batch whose
+ * payloads are all ready (the usual case for all but the first subscriber of an event) maps without
+ * a wait. return() reaches the source at once.
  */
 function mapBatches(
   source: EventStream<unknown>,
@@ -154,6 +156,7 @@ function mapBatches(
           ended = true;
           return { done: true, value: undefined };
         }
+        if (!ended && ahead.length < EXECUTE_AHEAD) ahead.push(pull());
         const payloads = batch.value.map(map);
         return payloads.every((payload) => !(payload instanceof Promise))
           ? { done: false, value: payloads as Payload[] }
@@ -171,7 +174,7 @@ function mapBatches(
   };
   return {
     next: () => {
-      while (!ended && ahead.length < EXECUTE_AHEAD) ahead.push(pull());
+      if (!ended && ahead.length === 0) ahead.push(pull());
       return ahead.shift() ?? Promise.resolve({ done: true, value: undefined });
     },
     return: async () => {
