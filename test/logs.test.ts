@@ -7,6 +7,7 @@ import { graphql } from './generated/gql.js';
 import { createRoomWith } from './support/chat.js';
 import { startTestServer, uniqueName } from './support/server.js';
 import { connectSocket, subscribeReady } from './support/ws.js';
+import { waitFor } from './support/wait.js';
 
 const LogSignUp = graphql(`
   mutation LogSignUp($input: SignUpInput!) {
@@ -77,12 +78,6 @@ function capturedLogger() {
   return { logger: createLogger('trace', destination), text: () => text.join(''), lines };
 }
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('logs', () => {
   it('write one line per request and per socket event, with request ids, and never a password or a token', async () => {

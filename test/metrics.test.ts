@@ -6,6 +6,7 @@ import { usingRedis } from './support/database.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createUser } from './support/users.js';
 import { connectSocket, subscribeReady } from './support/ws.js';
+import { waitFor } from './support/wait.js';
 
 const MetricsMessages = graphql(`
   subscription MetricsMessages($roomId: ID!) {
@@ -47,12 +48,6 @@ async function scrape(api: TestServer, headers: Record<string, string> = {}): Pr
 
 const value = (samples: Map<string, number>, key: string) => samples.get(key) ?? 0;
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let waited = 0; !(await condition()); waited += 20) {
-    if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('GET /metrics', () => {
   let api: TestServer;

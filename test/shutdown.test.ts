@@ -11,6 +11,7 @@ import { rawId } from './support/rooms.js';
 import { startTestServer, uniqueRedisPrefix, type TestServer, type TestServerOptions } from './support/server.js';
 import { createUser } from './support/users.js';
 import { connectSocket, subscribeReady } from './support/ws.js';
+import { waitFor } from './support/wait.js';
 
 const StopMessages = graphql(`
   subscription StopMessages($roomId: ID!) {
@@ -39,12 +40,6 @@ const StopSend = graphql(`
 
 const codeOf = (error: unknown) => (error as { extensions?: { code?: string } }[] | undefined)?.[0]?.extensions?.code;
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Storage that outlives a server: a PGlite folder, or a PostgreSQL database. */
 async function durableStorage(): Promise<{ options: TestServerOptions; remove(): Promise<void> }> {
