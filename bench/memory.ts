@@ -98,7 +98,8 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 async function waitForMetric(url: string, name: string, wanted: number, what: string): Promise<void> {
-  for (let waited = 0; (await metric(url, name)) !== wanted; waited += 500) {
+  // A scrape can fail while thousands of sockets open or close at once: it counts as not yet.
+  for (let waited = 0; (await metric(url, name).catch(() => Number.NaN)) !== wanted; waited += 500) {
     if (waited > 600_000) throw new Error(`${what}: ${name} never reached ${wanted}`);
     await sleep(500);
   }
