@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { openDatabase, pgliteDirectory, type DatabaseLocation } from '../db/client.js';
+import { createRateLimits } from '../limits/rates.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMessageAppender } from '../messages/appender.js';
 import { acceptAnyPayload, type MessageChecker } from '../messages/checker.js';
@@ -72,6 +73,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     presence,
     typing,
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
+    limits: createRateLimits(config.rateLimits, redis),
     appender: createMessageAppender(db.prisma, (messages) => bus.publishAll(messages.flatMap(messageAdded))),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
   };

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
+import { createSocketLimits, type SocketGuard } from '../limits/sockets.js';
 import { clientAddress, identifyCaller, type Caller, type Credentials } from './caller.js';
 import { createMaskError, forSocket } from './errors.js';
 import { createSharedSubscribe, type FrameSink } from './shared-execution.js';
@@ -25,6 +26,8 @@ export interface SocketState {
   expiresAt?: number;
   expiryTimer?: NodeJS.Timeout;
   closed: boolean;
+  /** Its anonymous grace and subscription count (limits/sockets.ts). */
+  guard?: SocketGuard;
 }
 
 // setTimeout's longest delay; a later expiry is re-armed when it fires.
@@ -51,6 +54,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
    */
   const signIn = async (state: SocketState & TransportExtra, { viewer }: Caller): Promise<void> => {
     if (!viewer || state.closed) return;
+    state.guard?.signedIn();
     state.signedInAt ??= Date.now();
     if (state.expiresAt === undefined || viewer.expiresAt < state.expiresAt) {
       state.expiresAt = viewer.expiresAt;
@@ -63,7 +67,13 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       app.logger.error({ err: error }, 'presence connect failed');
     });
   };
-  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: app.config.limits.maxWsPayloadBytes });
+  const socketLimits = createSocketLimits(app.config.rateLimits, (request) => clientAddress(request, app.config.trustedProxies));
+  const wsServer = new WebSocketServer({
+    server,
+    path: '/graphql',
+    maxPayload: app.config.limits.maxWsPayloadBytes,
+    verifyClient: socketLimits.verifyClient,
+  });
   const graphqlWs = serveGraphqlWs<Record<string, unknown>, Partial<SocketState>>(
     {
       onConnect: async (ctx) => {
@@ -72,6 +82,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           clientAddress: clientAddress(ctx.extra.request, app.config.trustedProxies),
           users: new Set<string>(),
           closed: false,
+          guard: socketLimits.guard(ctx.extra.socket),
         } satisfies SocketState);
         try {
           await signIn(state, await identifyCaller(app.tokens, state.clientAddress, socketCredentials(ctx)));
@@ -96,6 +107,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
         const state = ctx.extra as Partial<SocketState>;
         state.closed = true;
         clearTimeout(state.expiryTimer);
+        state.guard?.release();
       },
       onSubscribe: async (ctx, id, payload: SubscribePayload) => {
         const state = ctx.extra as SocketState & TransportExtra;
@@ -110,6 +122,10 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           const document = enveloped.parse(payload.query);
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return errors;
+          if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+            const refused = state.guard?.admitSubscription(id, ctx.subscriptions);
+            if (refused) return [refused];
+          }
           return {
             schema: enveloped.schema,
             document,

@@ -1,7 +1,7 @@
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { App } from '../app.js';
 import { createContext, type Context } from '../context.js';
+import { documentLimits } from '../limits/documents.js';
 import { schema } from '../schema.js';
 import { identifyCaller, type Caller } from './caller.js';
 import { createMaskError, useContractCodesForInvalidDocuments } from './errors.js';
@@ -45,15 +45,7 @@ export function createGraphQLHandler(app: App) {
       return createContext(app, caller.viewer, caller.clientAddress);
     },
     plugins: [
-      EnvelopArmorPlugin({
-        maxDepth: { n: limits.maxQueryDepth, ignoreIntrospection: true },
-        maxAliases: { n: limits.maxAliases },
-        maxTokens: { n: limits.maxTokens },
-        costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
-        maxDirectives: { n: 50 },
-        // Suggestions help in GraphiQL and reveal nothing the introspectable schema doesn't.
-        blockFieldSuggestion: { enabled: false },
-      }),
+      documentLimits(limits),
       useContractCodesForInvalidDocuments(),
       useMalformedRequestsAsBadInput(),
     ],
