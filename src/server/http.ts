@@ -67,7 +67,8 @@ async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res
     // Streams (server-sent events) are written as they come.
     const reader = response.body.getReader();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      if (!res.write(chunk.value)) await new Promise((resolve) => res.once('drain', resolve));
+      // A client gone while the socket was full never drains it.
+      if (!res.write(chunk.value)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
     }
   }
   res.end();

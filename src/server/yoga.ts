@@ -1,7 +1,7 @@
-import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { createYoga, useExecutionCancellation, type YogaInitialContext } from 'graphql-yoga';
 import type { App } from '../app.js';
 import { createContext, type Context } from '../context.js';
-import { documentLimits } from '../limits/documents.js';
+import { documentLimits, parseCaches } from '../limits/documents.js';
 import { schema } from '../schema.js';
 import { identifyCaller, type Caller } from './caller.js';
 import { createMaskError, useContractCodesForInvalidDocuments } from './errors.js';
@@ -27,6 +27,7 @@ export function createGraphQLHandler(app: App) {
     // http.ts bounds the body before yoga sees it (413 with the contract's PAYLOAD_TOO_LARGE); yoga's
     // own limit would stream every body through a second check.
     maxRequestBodySize: false,
+    parserAndValidationCache: parseCaches(),
     // No file uploads in the API: a multipart body is refused (415) rather than parsed.
     multipart: false,
     // Browsers get GraphiQL at /graphql, every asset served by this process (http.ts), with
@@ -48,6 +49,9 @@ export function createGraphQLHandler(app: App) {
       documentLimits(limits),
       useContractCodesForInvalidDocuments(),
       useMalformedRequestsAsBadInput(),
+      // A request whose client left (http.ts aborts it) stops executing; a server-sent-events
+      // subscription ends and lets go of its topics instead of outliving its connection.
+      useExecutionCancellation(),
     ],
   });
 }
