@@ -391,6 +391,53 @@ describe('WebSocket limits', () => {
     }
   });
 
+  it('counts subscriptions over server-sent events against the same limit', async () => {
+    const roomId = await createRoomWith(api, dave, []);
+    const eventStream = async () => {
+      const abort = new AbortController();
+      const response = await fetch(api.url, {
+        method: 'POST',
+        signal: abort.signal,
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${dave.token}` },
+        body: JSON.stringify({ query: print(LimitsMessages), variables: { roomId } }),
+      });
+      return { response, abort };
+    };
+    const open: WebSocket[] = [];
+    const streams: AbortController[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const opened = await openRaw(api);
+        assert.ok('socket' in opened);
+        open.push(opened.socket);
+      }
+      const stream = await eventStream();
+      assert.equal(stream.response.status, 200);
+      streams.push(stream.abort);
+      const refusedStream = await eventStream();
+      assert.equal(refusedStream.response.status, 429);
+      assert.equal(((await refusedStream.response.json()) as { errors: GraphQLErrorJson[] }).errors[0]?.extensions?.code, 'RATE_LIMITED');
+      const refusedSocket = await openRaw(api);
+      assert.ok('status' in refusedSocket && refusedSocket.status === 429, 'the event stream counts as a connection');
+
+      // The stream's client goes away: its place is free again.
+      stream.abort.abort();
+      for (let waited = 0; ; waited += 50) {
+        const opened = await openRaw(api);
+        if ('socket' in opened) {
+          open.push(opened.socket);
+          break;
+        }
+        assert.ok(waited < 5000, 'the event stream was counted out when its client left');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      for (const abort of streams) abort.abort();
+      for (const socket of open) socket.close();
+      await Promise.all(open.map(closedOf));
+    }
+  });
+
   it('closes an anonymous socket after its grace with 4401; a signed-in one stays', async () => {
     const anonymous = await connectSocket(api.wsUrl);
     const signedIn = await connectSocket(api.wsUrl, dave.token);

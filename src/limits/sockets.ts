@@ -4,6 +4,7 @@ import type { GraphQLError } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { RateLimitSettings } from '../config.js';
 import { fail } from '../errors.js';
+import type { ConnectionLimits } from './connections.js';
 
 /** What one WebSocket may hold: how long it may stay anonymous, and how many subscriptions. */
 export interface SocketGuard {
@@ -19,37 +20,26 @@ export interface SocketGuard {
 }
 
 /**
- * The limits of the WebSocket transport (per instance: an address behind a load balancer may hold
- * this many sockets on each instance). The rate limits of what sockets do are the use cases' own
+ * The limits of the WebSocket transport. The rate limits of what sockets do are the use cases' own
  * (rates.ts), the same as over HTTP.
  */
-export function createSocketLimits(settings: RateLimitSettings, addressOf: (request: IncomingMessage) => string) {
-  /** Open sockets by client address; an address leaves the map with its last socket. */
-  const openByAddress = new Map<string, number>();
+export function createSocketLimits(
+  settings: RateLimitSettings,
+  connections: ConnectionLimits,
+  addressOf: (request: IncomingMessage) => string,
+) {
   return {
     /**
      * ws's verifyClient: refuses the upgrade (HTTP 429, RATE_LIMITED) of an address that already has
-     * socketsPerAddress sockets open. Counted from here until the connection closes, whether or not
-     * the upgrade completes.
+     * socketsPerAddress connections open. Counted from here until the connection closes, whether or
+     * not the upgrade completes.
      */
     verifyClient(
       info: { req: IncomingMessage },
       accept: (verified: boolean, status?: number, body?: string, headers?: Record<string, string>) => void,
     ): void {
-      if (!settings.enabled) return accept(true);
-      const address = addressOf(info.req);
-      const open = openByAddress.get(address) ?? 0;
-      if (open >= settings.socketsPerAddress) {
-        const error = fail.tooManySockets(settings.socketsPerAddress);
-        return accept(false, 429, JSON.stringify({ errors: [error.toJSON()] }), { 'Content-Type': 'application/json' });
-      }
-      openByAddress.set(address, open + 1);
-      info.req.socket.once('close', () => {
-        const left = (openByAddress.get(address) ?? 1) - 1;
-        if (left > 0) openByAddress.set(address, left);
-        else openByAddress.delete(address);
-      });
-      accept(true);
+      if (connections.admit(addressOf(info.req), info.req.socket)) return accept(true);
+      accept(false, 429, JSON.stringify({ errors: [connections.refusal().toJSON()] }), { 'Content-Type': 'application/json' });
     },
 
     /** Starts the socket's anonymous grace: closed with 4401 unless signedIn() comes first. */
@@ -77,12 +67,7 @@ export function createSocketLimits(settings: RateLimitSettings, addressOf: (requ
         },
       };
     },
-
-    /** Addresses with a socket open, and their sockets (what is held must return to nothing). */
-    openSockets: () => ({ addresses: openByAddress.size, sockets: [...openByAddress.values()].reduce((sum, n) => sum + n, 0) }),
   };
 }
-
-export type SocketLimits = ReturnType<typeof createSocketLimits>;
 
 const unguarded: SocketGuard = { signedIn: () => {}, admitSubscription: () => null, release: () => {} };

@@ -57,10 +57,16 @@ async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
   const url = new URL(req.url ?? '/graphql', `http://${req.headers.host ?? 'localhost'}`);
+  const address = clientAddress(req, app.config.trustedProxies);
+  // A request that may be answered with server-sent events (a subscription) may hold its connection
+  // open as a WebSocket does: it counts as one until it closes.
+  if (req.headers.accept?.includes('text/event-stream') && !app.connections.admit(address, res)) {
+    return sendJson(res, 429, { errors: [app.connections.refusal().toJSON()] });
+  }
   const response = await yoga.fetch(
     url,
     { method: req.method, headers, body: body.length > 0 ? new Uint8Array(body) : undefined, signal: abort.signal },
-    { clientAddress: clientAddress(req, app.config.trustedProxies) },
+    { clientAddress: address },
   );
   res.writeHead(response.status, Object.fromEntries(response.headers));
   if (response.body) {

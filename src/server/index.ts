@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { openDatabase, pgliteDirectory, type DatabaseLocation } from '../db/client.js';
+import { createConnectionLimits } from '../limits/connections.js';
 import { createRateLimits } from '../limits/rates.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMessageAppender } from '../messages/appender.js';
@@ -74,6 +75,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     typing,
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
     limits: createRateLimits(config.rateLimits, redis),
+    connections: createConnectionLimits(config.rateLimits),
     appender: createMessageAppender(db.prisma, (messages) => bus.publishAll(messages.flatMap(messageAdded))),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
   };

@@ -67,7 +67,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       app.logger.error({ err: error }, 'presence connect failed');
     });
   };
-  const socketLimits = createSocketLimits(app.config.rateLimits, (request) => clientAddress(request, app.config.trustedProxies));
+  const socketLimits = createSocketLimits(app.config.rateLimits, app.connections, (request) => clientAddress(request, app.config.trustedProxies));
   const wsServer = new WebSocketServer({
     server,
     path: '/graphql',
