@@ -438,20 +438,32 @@ describe('WebSocket limits', () => {
     }
   });
 
-  it('closes an anonymous socket after its grace with 4401; a signed-in one stays', async () => {
+  it('closes an anonymous socket after its grace with 4401; one signed in at connect or by an operation stays', async () => {
     const anonymous = await connectSocket(api.wsUrl);
     const signedIn = await connectSocket(api.wsUrl, dave.token);
+    // GraphiQL's way: an empty connection_init, and the token in each operation's headers.
+    const signedInByOperation = await connectSocket(api.wsUrl);
     try {
       // Within the grace an anonymous socket is served (e.g. to log in).
       assert.equal((await overSocket(anonymous, LimitsMe, {})).errors, undefined);
+      const byHeader = await signedInByOperation.execute(LimitsMe, {}, { headers: { Authorization: `Bearer ${dave.token}` } });
+      assert.equal(byHeader.data?.me?.id, dave.id);
       const closed = await anonymous.closed;
       assert.equal(closed.code, 4401);
       assert.match(closed.reason, /Sign in/);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const me = await overSocket(signedIn, LimitsMe, {});
-      assert.equal((me.data as { me: { id: string } }).me.id, dave.id);
+      // Longer than the grace since either signed-in socket opened: neither was closed.
+      const stillOpen = await Promise.race([
+        Promise.any([signedIn.closed, signedInByOperation.closed]).then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 1500)),
+      ]);
+      assert.ok(stillOpen, 'a signed-in socket was closed');
+      for (const socket of [signedIn, signedInByOperation]) {
+        const me = await socket.execute(LimitsMe, {}, { headers: { Authorization: `Bearer ${dave.token}` } });
+        assert.equal(me.data?.me?.id, dave.id);
+      }
     } finally {
       await signedIn.dispose();
+      await signedInByOperation.dispose();
     }
   });
 
