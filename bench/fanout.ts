@@ -20,11 +20,9 @@
  * JSON lines go to stdout, progress to stderr.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { checkBackendReachable, startParleyChild } from './backends.js';
 import { createPoster, SocketSender, Subscriber, type Delivery, type Operation } from './clients.js';
 import {
   buildIfStale,
@@ -37,7 +35,6 @@ import {
   startChild,
   type ServerChild,
 } from './processes.js';
-import { deleteRedisPrefix, withDatabaseAdmin } from './services.js';
 import { pool, quantiles, round, sleep, waitFor } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -81,8 +78,6 @@ const warmupOption = option('warmup', '');
 const warmupFor = (m: number) => (warmupOption ? Number(warmupOption) : Math.min(200, Math.ceil(m / 10)));
 const runCeiling = option('ceiling', '1') !== '0';
 const cpuProfDir = option('cpu-prof', '');
-const databaseAdminUrl = process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
-const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const maxMinutes = Number(process.env.BENCH_MAX_MINUTES || 80);
 
 const log = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -155,39 +150,7 @@ async function startCeiling(): Promise<Target> {
 }
 
 async function startParley(backend: 'embedded' | 'postgres'): Promise<Target> {
-  const scratch = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-  const env: Record<string, string> = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: scratch,
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'info',
-  };
-  const cleanups: (() => Promise<void>)[] = [async () => rmSync(scratch, { recursive: true, force: true })];
-  let server: ServerChild | undefined;
-  try {
-    if (backend === 'postgres') {
-      const name = `parley_bench_${randomBytes(6).toString('hex')}`;
-      await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
-      cleanups.push(async () => {
-        await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-      });
-      const url = new URL(databaseAdminUrl);
-      url.pathname = `/${name}`;
-      const prefix = `parley-bench-${randomBytes(6).toString('hex')}:`;
-      cleanups.push(() => deleteRedisKeys(prefix));
-      Object.assign(env, { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
-    }
-    // One folder per server: V8 writes a profile per thread (main thread: the largest, `*.0.001.cpuprofile`).
-    server = await startChild(compiledServer.script, env, {
-      marker: 'GraphiQL',
-      label: backend,
-      nodeArgs: [...compiledServer.nodeArgs, ...profilingArgs(backend)],
-    });
-  } catch (error) {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-    throw error;
-  }
+  const { server, cleanup } = await startParleyChild(backend, profilingArgs(backend));
   children.add(server);
   const poster = createPoster(server.url, 8);
   const users: { id: string; token: string }[] = [];
@@ -235,33 +198,9 @@ async function startParley(backend: 'embedded' | 'postgres'): Promise<Target> {
       poster.close();
       await server.stop();
       children.delete(server);
-      for (const cleanup of cleanups.reverse()) {
-        await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
-      }
+      await cleanup();
     },
   };
-}
-
-const withAdmin = <T>(work: (client: pg.Client) => Promise<T>) => withDatabaseAdmin(databaseAdminUrl, work);
-const deleteRedisKeys = (prefix: string) => deleteRedisPrefix(redisUrl, prefix);
-
-async function checkBackendReachable(backend: string): Promise<string | null> {
-  if (backend !== 'postgres+redis') return null;
-  try {
-    await withAdmin((client) => client.query('SELECT 1'));
-  } catch (error) {
-    return `PostgreSQL at ${databaseAdminUrl} unreachable: ${(error as Error).message}`;
-  }
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (error) {
-    return `Redis at ${redisUrl} unreachable: ${(error as Error).message}`;
-  } finally {
-    redis.disconnect();
-  }
-  return null;
 }
 
 // ------------------------------------------------------------------------------------------------ run

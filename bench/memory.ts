@@ -11,13 +11,10 @@
  *   BENCH_DATABASE_URL, BENCH_REDIS_URL as for the fan-out.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createPoster } from './clients.js';
-import { buildIfStale, compiledServer, memoryOf, startChild, type ServerChild } from './processes.js';
-import { deleteRedisPrefix, withDatabaseAdmin } from './services.js';
+import { startParleyChild } from './backends.js';
+import { buildIfStale, memoryOf, type ServerChild } from './processes.js';
 import { pool, round, sleep } from './stats.js';
 
 function option(name: string, fallback: string): string {
@@ -28,9 +25,13 @@ function option(name: string, fallback: string): string {
 
 const socketCount = Number(option('sockets', '10000'));
 const userCount = Number(option('users', '200'));
-const backends = option('backend', 'embedded,postgres').split(',').map((name) => name.trim());
-const databaseAdminUrl = process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
-const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+const backends = option('backend', 'embedded,postgres')
+  .split(',')
+  .map((name) => name.trim())
+  .map((name) => {
+    if (name !== 'embedded' && name !== 'postgres') throw new Error(`unknown backend "${name}" (embedded, postgres)`);
+    return name;
+  });
 /** Settling time before a reading: the server finishes what the last burst started. */
 const SETTLE_MS = 5000;
 
@@ -42,26 +43,13 @@ const ADD_MEMBERS = 'mutation MemAdd($roomId: ID!, $userIds: [ID!]!) { addMember
 const MESSAGES = 'subscription MemMessages($roomId: ID!) { messageAdded(roomId: $roomId) { id seq body author { id } } }';
 const MY_EVENTS = 'subscription MemMine { myEvents { __typename ... on MessageAdded { message { id seq } } } }';
 
-async function startServer(backend: string): Promise<{ server: ServerChild; cleanup: () => Promise<void> }> {
-  const scratch = mkdtempSync(join(tmpdir(), 'parley-memory-'));
-  const cleanups: (() => Promise<void>)[] = [async () => rmSync(scratch, { recursive: true, force: true })];
-  const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', DATA_DIR: scratch, JWT_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'info' };
-  if (backend === 'postgres') {
-    const name = `parley_memory_${randomBytes(6).toString('hex')}`;
-    await withDatabaseAdmin(databaseAdminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-    cleanups.push(async () => void (await withDatabaseAdmin(databaseAdminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))));
-    const url = new URL(databaseAdminUrl);
-    url.pathname = `/${name}`;
-    const prefix = `parley-memory-${randomBytes(6).toString('hex')}:`;
-    cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
-    Object.assign(env, { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
-  }
-  const server = await startChild(compiledServer.script, env, { marker: 'GraphiQL', label: backend, nodeArgs: compiledServer.nodeArgs });
+async function startServer(backend: 'embedded' | 'postgres'): Promise<{ server: ServerChild; cleanup: () => Promise<void> }> {
+  const { server, cleanup } = await startParleyChild(backend);
   return {
     server,
     cleanup: async () => {
       await server.stop();
-      for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
+      await cleanup();
     },
   };
 }
@@ -105,7 +93,7 @@ async function waitForMetric(url: string, name: string, wanted: number, what: st
   }
 }
 
-async function measure(backend: string): Promise<Record<string, unknown>> {
+async function measure(backend: 'embedded' | 'postgres'): Promise<Record<string, unknown>> {
   const { server, cleanup } = await startServer(backend);
   try {
     await sleep(SETTLE_MS);
@@ -162,6 +150,5 @@ async function measure(backend: string): Promise<Record<string, unknown>> {
 
 buildIfStale();
 for (const backend of backends) {
-  if (!['embedded', 'postgres'].includes(backend)) throw new Error(`unknown backend "${backend}" (embedded, postgres)`);
   process.stdout.write(`${JSON.stringify(await measure(backend))}\n`);
 }

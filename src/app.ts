@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { Database, PrismaClient } from './db/client.js';
+import type { ConnectionLimits } from './limits/connections.js';
+import type { RateLimits } from './limits/rates.js';
 import type { Logger } from './logger.js';
 import type { MessageAppender } from './messages/appender.js';
 import type { MessageChecker } from './messages/checker.js';
@@ -26,6 +28,10 @@ export interface App {
   presence: PresenceTracker;
   typing: TypingTracker;
   tokens: TokenService;
+  /** The abuse limits every use case counts against (Redis-backed with Redis). */
+  limits: RateLimits;
+  /** Long-lived connections (WebSockets, event streams) per client address. */
+  connections: ConnectionLimits;
   /** Stores sent messages, batching concurrent sends to a room, and publishes them. */
   appender: MessageAppender;
   /** Which message payloads sendMessage accepts (custom message formats). */

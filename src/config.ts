@@ -25,6 +25,7 @@ export interface Config {
   /** How long a stop signal lets requests, operations and sends in flight finish before connections are closed anyway. */
   shutdownTimeoutMs: number;
   limits: Limits;
+  rateLimits: RateLimitSettings;
 }
 
 export interface RealtimeSettings {
@@ -49,6 +50,35 @@ export interface Limits {
   maxPayloadBytes: number;
 }
 
+/** At most `points` actions within a window of `seconds` (a fixed window, from the first action). */
+export interface Rate {
+  points: number;
+  seconds: number;
+}
+
+/** Abuse limits (src/limits/): rates per user, account and address, and what one socket or address may hold open. */
+export interface RateLimitSettings {
+  /** RATE_LIMITS=off: none of these apply (load tests, the benchmark). */
+  enabled: boolean;
+  /** Wrong passwords for one username before it is locked for logInLockoutSeconds. */
+  logInFailuresPerAccount: Rate;
+  logInLockoutSeconds: number;
+  /** Wrong passwords from one address (any usernames) before its logIns are refused for the rest of the window. */
+  logInFailuresPerAddress: Rate;
+  signUpsPerAddress: Rate[];
+  /** Per user: a short window (the burst) and a long one (the sustained rate); every window must allow. */
+  sendMessage: Rate[];
+  editMessage: Rate[];
+  /** addReaction and removeReaction together. */
+  reactions: Rate[];
+  setTyping: Rate[];
+  /** WebSockets open at once from one address, on one instance. */
+  socketsPerAddress: number;
+  /** How long a socket may stay open without a signed-in operation. */
+  anonymousSocketGraceMs: number;
+  subscriptionsPerSocket: number;
+}
+
 export class ConfigError extends Error {}
 
 const durationUnits: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -64,6 +94,20 @@ const duration = z
   .refine((seconds) => seconds > 0, 'must be more than zero');
 
 const positiveInt = z.coerce.number().int().positive();
+
+/** "30/10s" or "30/10s,300/10m": at most 30 per 10 seconds and 300 per 10 minutes. */
+const rates = z
+  .string()
+  .regex(/^\d+\/\d+[smhd]?(,\d+\/\d+[smhd]?)*$/, 'expected limits like 30/10s or 30/10s,300/10m (count/duration)')
+  .transform((text, context) =>
+    text.split(',').map((window) => {
+      const [points, within] = window.split('/') as [string, string];
+      const seconds = duration.safeParse(within);
+      if (Number(points) <= 0 || !seconds.success) context.addIssue({ code: 'custom', message: `"${window}": count and duration must be more than zero` });
+      return { points: Number(points), seconds: seconds.success ? seconds.data : 1 };
+    }),
+  );
+const rate = rates.refine((windows) => windows.length === 1, 'expected one limit like 10/1h').transform((windows) => windows[0]!);
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -101,6 +145,19 @@ const envSchema = z.object({
   MAX_COST: positiveInt.default(20000),
   MAX_MESSAGE_LENGTH: positiveInt.default(4000),
   MAX_PAYLOAD_BYTES: positiveInt.default(16 * 1024),
+  // Abuse limits: generous for a person, tight for a script (README, Configuration).
+  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  LOGIN_FAILURES_PER_ACCOUNT: rate.prefault('10/1h'),
+  LOGIN_LOCKOUT: duration.default(15 * 60),
+  LOGIN_FAILURES_PER_ADDRESS: rate.prefault('50/1h'),
+  SIGNUPS_PER_ADDRESS: rates.prefault('30/1h'),
+  SEND_MESSAGE_RATE: rates.prefault('30/10s,300/10m'),
+  EDIT_MESSAGE_RATE: rates.prefault('20/10s,200/10m'),
+  REACTION_RATE: rates.prefault('30/10s,300/10m'),
+  SET_TYPING_RATE: rates.prefault('30/10s,600/10m'),
+  MAX_SOCKETS_PER_ADDRESS: positiveInt.default(100),
+  ANONYMOUS_SOCKET_GRACE: duration.default(10),
+  MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt.default(100),
 });
 
 type Env = Record<string, string | undefined>;
@@ -144,6 +201,20 @@ export function loadConfig(env: Env = process.env): Config {
       maxCost: e.MAX_COST,
       maxMessageLength: e.MAX_MESSAGE_LENGTH,
       maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
+    },
+    rateLimits: {
+      enabled: e.RATE_LIMITS === 'on',
+      logInFailuresPerAccount: e.LOGIN_FAILURES_PER_ACCOUNT,
+      logInLockoutSeconds: e.LOGIN_LOCKOUT,
+      logInFailuresPerAddress: e.LOGIN_FAILURES_PER_ADDRESS,
+      signUpsPerAddress: e.SIGNUPS_PER_ADDRESS,
+      sendMessage: e.SEND_MESSAGE_RATE,
+      editMessage: e.EDIT_MESSAGE_RATE,
+      reactions: e.REACTION_RATE,
+      setTyping: e.SET_TYPING_RATE,
+      socketsPerAddress: e.MAX_SOCKETS_PER_ADDRESS,
+      anonymousSocketGraceMs: e.ANONYMOUS_SOCKET_GRACE * 1000,
+      subscriptionsPerSocket: e.MAX_SUBSCRIPTIONS_PER_SOCKET,
     },
   };
 }

@@ -49,6 +49,11 @@ export const fail = {
   /** retryAfter: whole seconds until the same request may succeed (HTTP 429 with Retry-After). */
   rateLimited: (retryAfter: number, message = 'Too many requests: slow down and try again shortly.') =>
     new ParleyError(ErrorCode.RATE_LIMITED, message, retryable(429, retryAfter)),
+  /** No retryAfter: the limit lifts when the client closes one of its sockets, not after a time. */
+  tooManySockets: (limit: number) =>
+    new ParleyError(ErrorCode.RATE_LIMITED, `Too many connections from your address (at most ${limit}): close one first.`),
+  tooManySubscriptions: (limit: number) =>
+    new ParleyError(ErrorCode.RATE_LIMITED, `This connection has ${limit} subscriptions, the most it may: complete one first.`),
   /** A dependency is unreachable; nothing was changed that a retry would duplicate (HTTP 503 with Retry-After). */
   unavailable: (retryAfter: number, message = 'The service is briefly unavailable: try again shortly.') =>
     new ParleyError(ErrorCode.UNAVAILABLE, message, retryable(503, retryAfter)),

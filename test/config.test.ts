@@ -45,6 +45,42 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ JWT_SECRET: 'x'.repeat(32), TRUST_PROXY: 'yes' }), /TRUST_PROXY/);
   });
 
+  it('reads the abuse limits: on by default, rates as count/duration windows', () => {
+    const defaults = loadConfig({ JWT_SECRET: 'x'.repeat(32) }).rateLimits;
+    assert.equal(defaults.enabled, true);
+    assert.deepEqual(defaults.sendMessage, [
+      { points: 30, seconds: 10 },
+      { points: 300, seconds: 600 },
+    ]);
+    assert.deepEqual(defaults.logInFailuresPerAccount, { points: 10, seconds: 3600 });
+    assert.equal(defaults.logInLockoutSeconds, 900);
+    assert.equal(defaults.anonymousSocketGraceMs, 10_000);
+    const custom = loadConfig({ JWT_SECRET: 'x'.repeat(32), RATE_LIMITS: 'off', REACTION_RATE: '5/2,100/1d', MAX_SOCKETS_PER_ADDRESS: '7' });
+    assert.equal(custom.rateLimits.enabled, false);
+    assert.deepEqual(custom.rateLimits.reactions, [
+      { points: 5, seconds: 2 },
+      { points: 100, seconds: 86400 },
+    ]);
+    assert.equal(custom.rateLimits.socketsPerAddress, 7);
+    assert.throws(
+      () =>
+        loadConfig({
+          JWT_SECRET: 'x'.repeat(32),
+          RATE_LIMITS: 'maybe',
+          SEND_MESSAGE_RATE: '0/10s',
+          SET_TYPING_RATE: '10 per minute',
+          LOGIN_FAILURES_PER_ACCOUNT: '5/1m,50/1h',
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        for (const name of ['RATE_LIMITS', 'SEND_MESSAGE_RATE', 'SET_TYPING_RATE', 'LOGIN_FAILURES_PER_ACCOUNT']) {
+          assert.match(error.message, new RegExp(name));
+        }
+        return true;
+      },
+    );
+  });
+
   it('names every bad variable in one clear error', () => {
     assert.throws(
       () => loadConfig({ PORT: 'eighty', TOKEN_TTL: '3 weeks', DATABASE_URL: 'mysql://x', JWT_SECRET: 'short', LOG_LEVEL: 'loud' }),

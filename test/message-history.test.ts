@@ -43,7 +43,8 @@ describe('message history', () => {
   };
 
   before(async () => {
-    api = await startTestServer();
+    // RATE_LIMITS=off: this suite sends in bulk, as no person does; the limits are tested in rate-limits.test.ts.
+    api = await startTestServer({ env: { RATE_LIMITS: 'off' } });
     owner = await createUser(api, 'historian');
     roomId = await roomWithCast(api, { owner, visibility: 'PRIVATE' });
     // Ten senders at a time: fast, and the seqs still come out 1..TOTAL.

@@ -52,7 +52,8 @@ const sorted = (seqs: number[]) => [...seqs].sort((a, b) => a - b);
 describe('per-room message sequence', () => {
   let api: TestServer;
   before(async () => {
-    api = await startTestServer();
+    // RATE_LIMITS=off: this suite sends in bulk, as no person does; the limits are tested in rate-limits.test.ts.
+    api = await startTestServer({ env: { RATE_LIMITS: 'off' } });
   });
   after(() => api.close());
 
@@ -138,7 +139,9 @@ describe('per-room message sequence across server instances', { skip: !usingPost
   let servers: TestServer[];
   before(async () => {
     database = await createTestDatabase();
-    servers = [await startTestServer({ database }), await startTestServer({ database })];
+    // RATE_LIMITS=off: this suite sends in bulk, as no person does; the limits are tested in rate-limits.test.ts.
+    const env = { RATE_LIMITS: 'off' };
+    servers = [await startTestServer({ database, env }), await startTestServer({ database, env })];
   });
   after(async () => {
     await Promise.all(servers.map((server) => server.close()));

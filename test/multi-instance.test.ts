@@ -62,8 +62,10 @@ describe('several instances', { skip: !(usingPostgres && usingRedis) && 'needs T
   before(async () => {
     database = await createTestDatabase();
     redisPrefix = uniqueRedisPrefix();
-    a = await startTestServer({ database, redisPrefix });
-    b = await startTestServer({ database, redisPrefix });
+    // RATE_LIMITS=off: concurrent sends in bulk, as no person sends; shared limits are tested in rate-limits.test.ts.
+    const env = { RATE_LIMITS: 'off' };
+    a = await startTestServer({ database, redisPrefix, env });
+    b = await startTestServer({ database, redisPrefix, env });
     alice = await createUser(a, 'alice');
     bob = await createUser(b, 'bob');
   });

@@ -207,7 +207,8 @@ describe('subscriptions', () => {
   const sockets: SocketClient[] = [];
 
   before(async () => {
-    api = await startTestServer();
+    // RATE_LIMITS=off: this suite sends in bulk, as no person does; the limits are tested in rate-limits.test.ts.
+    api = await startTestServer({ env: { RATE_LIMITS: 'off' } });
     alice = await createUser(api, 'alice');
     bob = await createUser(api, 'bob');
     bobSocket = await connectSocket(api.wsUrl, bob.token);

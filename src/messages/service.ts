@@ -28,6 +28,7 @@ export async function sendMessage(
   authorId: string,
   input: SendMessageInput,
 ): Promise<{ message: Message; member: RoomMember }> {
+  await app.limits.act('sendMessage', authorId);
   const { roomId } = input;
   const content = await validContent(app, { roomId, authorId }, input);
   const clientMessageId = input.clientMessageId == null ? null : validClientMessageId(input.clientMessageId);
@@ -81,6 +82,7 @@ async function validContent(
 }
 
 export async function editMessage(app: App, userId: string, messageId: string, body: string): Promise<Message> {
+  await app.limits.act('editMessage', userId);
   const text = validBody(app.config.limits, body);
   const { message } = await memberMessage(app.prisma, messageId, userId);
   if (message.authorId !== userId) throw fail.forbidden('Only its author can edit a message.');
@@ -111,6 +113,7 @@ export async function deleteMessage(app: App, userId: string, messageId: string)
 
 /** One reaction per user and emoji: adding it again changes nothing. */
 export async function addReaction(app: App, userId: string, messageId: string, emoji: string): Promise<Message> {
+  await app.limits.act('reactions', userId);
   const reaction = { messageId, userId, emoji: validEmoji(emoji) };
   const { message } = await memberMessage(app.prisma, messageId, userId);
   const added = await app.prisma.$transaction(async (tx) => {
@@ -126,6 +129,7 @@ export async function addReaction(app: App, userId: string, messageId: string, e
 
 /** Removing a reaction the user has not made changes nothing. */
 export async function removeReaction(app: App, userId: string, messageId: string, emoji: string): Promise<Message> {
+  await app.limits.act('reactions', userId);
   const reaction = { messageId, userId, emoji: validEmoji(emoji) };
   const { message } = await memberMessage(app.prisma, messageId, userId);
   const { count } = await app.prisma.reaction.deleteMany({ where: reaction });

@@ -15,6 +15,7 @@ builder.mutationField('setTyping', (t) =>
     },
     resolve: async (_root, args, context) => {
       const userId = viewerId(context);
+      await context.app.limits.act('setTyping', userId);
       const roomId = parseId('Room', args.roomId, 'roomId');
       await requireMember(context.app.prisma, roomId, userId);
       await context.app.typing.set(roomId, userId, args.typing);

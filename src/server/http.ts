@@ -74,6 +74,11 @@ async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
   const url = new URL(req.url ?? '/graphql', `http://${req.headers.host ?? 'localhost'}`);
+  // A request that may be answered with server-sent events (a subscription) may hold its connection
+  // open as a WebSocket does: it counts as one until it closes.
+  if (req.headers.accept?.includes('text/event-stream') && !app.connections.admit(request.clientAddress, res)) {
+    return sendJson(res, 429, { errors: [app.connections.refusal().toJSON()] });
+  }
   const response = await yoga.fetch(
     url,
     { method: req.method, headers, body: body.length > 0 ? new Uint8Array(body) : undefined, signal: abort.signal },
@@ -86,7 +91,8 @@ async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res
     // Streams (server-sent events) are written as they come.
     const reader = response.body.getReader();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      if (!res.write(chunk.value)) await new Promise((resolve) => res.once('drain', resolve));
+      // A client gone while the socket was full never drains it.
+      if (!res.write(chunk.value)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
     }
   }
   res.end();

@@ -5,6 +5,8 @@ import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { openDatabase, pgliteDirectory, type DatabaseLocation } from '../db/client.js';
 import { fail } from '../errors.js';
+import { createConnectionLimits } from '../limits/connections.js';
+import { createRateLimits } from '../limits/rates.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMessageAppender } from '../messages/appender.js';
 import { acceptAnyPayload, type MessageChecker } from '../messages/checker.js';
@@ -82,6 +84,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     presence,
     typing,
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
+    limits: createRateLimits(config.rateLimits, redis),
+    connections: createConnectionLimits(config.rateLimits),
     appender: createMessageAppender(db.prisma, (messages) => {
       metrics.messagesStored(messages.length);
       return bus.publishAll(messages.flatMap(messageAdded));

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
+import { createSocketLimits, type SocketGuard } from '../limits/sockets.js';
 import type { Logger } from '../logger.js';
 import { messageSentAt } from '../messages/events.js';
 import { clientAddress, identifyCaller, type Caller, type Credentials } from './caller.js';
@@ -29,6 +30,8 @@ export interface SocketState {
   expiresAt?: number;
   expiryTimer?: NodeJS.Timeout;
   closed: boolean;
+  /** Its anonymous grace and subscription count (limits/sockets.ts). */
+  guard?: SocketGuard;
 }
 
 /** Set when the socket opens, before graphql-ws sees it. */
@@ -67,6 +70,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
    */
   const signIn = async (state: SocketState & SocketLog & TransportExtra, { viewer }: Caller): Promise<void> => {
     if (!viewer || state.closed) return;
+    state.guard?.signedIn();
     state.signedInAt ??= Date.now();
     if (state.expiresAt === undefined || viewer.expiresAt < state.expiresAt) {
       state.expiresAt = viewer.expiresAt;
@@ -80,12 +84,14 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       app.logger.error({ err: error }, 'presence connect failed');
     });
   };
+  const socketLimits = createSocketLimits(app.config.rateLimits, app.connections, (request) => clientAddress(request, app.config.trustedProxies));
   // No per-message compression: a deflate context per socket costs far more than its small frames save.
   const wsServer = new WebSocketServer({
     server,
     path: '/graphql',
     maxPayload: app.config.limits.maxWsPayloadBytes,
     perMessageDeflate: false,
+    verifyClient: socketLimits.verifyClient,
   });
   const graphqlWs = serveGraphqlWs<Record<string, unknown>, Partial<SocketState & SocketLog>>(
     {
@@ -95,6 +101,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           clientAddress: clientAddress(ctx.extra.request, app.config.trustedProxies),
           users: new Set<string>(),
           closed: false,
+          guard: socketLimits.guard(ctx.extra.socket),
         } satisfies SocketState);
         try {
           await signIn(state, await identifyCaller(app.tokens, state.clientAddress, socketCredentials(ctx)));
@@ -120,6 +127,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
         const state = ctx.extra as Partial<SocketState> & SocketLog;
         state.closed = true;
         clearTimeout(state.expiryTimer);
+        state.guard?.release();
         state.log.info({ code, durationMs: Date.now() - state.openedAt, userIds: state.users ? [...state.users] : [] }, 'socket closed');
       },
       onSubscribe: async (ctx, id, payload: SubscribePayload) => {
@@ -135,6 +143,10 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           const document = enveloped.parse(payload.query);
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return errors;
+          if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+            const refused = state.guard?.admitSubscription(id, ctx.subscriptions);
+            if (refused) return [refused];
+          }
           return {
             schema: enveloped.schema,
             document,

@@ -1,7 +1,7 @@
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { createYoga, useExecutionCancellation, type YogaInitialContext } from 'graphql-yoga';
 import type { App } from '../app.js';
 import { createContext, type Context } from '../context.js';
+import { documentLimits, parseCaches } from '../limits/documents.js';
 import type { Logger } from '../logger.js';
 import { schema } from '../schema.js';
 import { identifyCaller, type Caller } from './caller.js';
@@ -34,6 +34,7 @@ export function createGraphQLHandler(app: App) {
     // http.ts bounds the body before yoga sees it (413 with the contract's PAYLOAD_TOO_LARGE); yoga's
     // own limit would stream every body through a second check.
     maxRequestBodySize: false,
+    parserAndValidationCache: parseCaches(),
     // No file uploads in the API: a multipart body is refused (415) rather than parsed.
     multipart: false,
     // Browsers get GraphiQL at /graphql, every asset served by this process (http.ts), with
@@ -53,18 +54,13 @@ export function createGraphQLHandler(app: App) {
       return createContext(app, caller.viewer, caller.clientAddress, initial.log ?? app.logger);
     },
     plugins: [
-      EnvelopArmorPlugin({
-        maxDepth: { n: limits.maxQueryDepth, ignoreIntrospection: true },
-        maxAliases: { n: limits.maxAliases },
-        maxTokens: { n: limits.maxTokens },
-        costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
-        maxDirectives: { n: 50 },
-        // Suggestions help in GraphiQL and reveal nothing the introspectable schema doesn't.
-        blockFieldSuggestion: { enabled: false },
-      }),
+      documentLimits(limits),
       useContractCodesForInvalidDocuments(),
       useMalformedRequestsAsBadInput(),
       useOperationRecords(app.metrics),
+      // A request whose client left (http.ts aborts it) stops executing; a server-sent-events
+      // subscription ends and lets go of its topics instead of outliving its connection.
+      useExecutionCancellation(),
     ],
   });
 }

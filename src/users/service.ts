@@ -30,6 +30,7 @@ function validDisplayName(displayName: string): string {
 export async function signUp(
   app: App,
   input: { username: string; password: string; displayName?: string | null },
+  clientAddress: string,
 ): Promise<AuthResult> {
   const username = normalizeUsername(input.username);
   if (!USERNAME.test(username)) {
@@ -39,6 +40,7 @@ export async function signUp(
     throw fail.badInput(`Password must be ${MIN_PASSWORD}–${MAX_PASSWORD} characters long.`, 'password');
   }
   const displayName = validDisplayName(input.displayName ?? username);
+  await app.limits.signUp(clientAddress);
   const passwordHash = await hashPassword(input.password);
   try {
     const user = await app.prisma.user.create({ data: { username, displayName, passwordHash } });
@@ -49,12 +51,16 @@ export async function signUp(
   }
 }
 
-export async function logIn(app: App, input: { username: string; password: string }): Promise<AuthResult> {
-  const user = await app.prisma.user.findUnique({ where: { username: normalizeUsername(input.username) } });
+/** Failed attempts are limited per username and per address (limits/rates.ts), the same whether or not the account exists. */
+export async function logIn(app: App, input: { username: string; password: string }, clientAddress: string): Promise<AuthResult> {
+  const username = normalizeUsername(input.username);
+  const attempt = await app.limits.logInAttempt(username, clientAddress);
+  const user = await app.prisma.user.findUnique({ where: { username } });
   const password = input.password.slice(0, MAX_PASSWORD + 1);
   // Verify against a decoy when there is no such user: same answer, same time.
   const matches = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
   if (!user || !matches) throw fail.badCredentials();
+  await attempt.succeeded();
   return { user, token: await app.tokens.issue(user.id) };
 }
 

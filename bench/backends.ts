@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { compiledServer, startChild, type ServerChild } from './processes.js';
+
+/** The Parley servers the benchmarks start: embedded (PGlite), or on PostgreSQL + Redis. */
+
+export const databaseAdminUrl = process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+
+/**
+ * Starts the compiled server (`dist/main.js`; the benchmark builds it first) in a child process on a fresh data folder, and for `postgres` a fresh database
+ * and Redis prefix (extraEnv comes on top); cleanup() removes them (after the child has stopped).
+ */
+export async function startParleyChild(
+  backend: 'embedded' | 'postgres',
+  nodeArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<{ server: ServerChild; cleanup: () => Promise<void> }> {
+  const scratch = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+  const env: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: scratch,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'info',
+    ...extraEnv,
+  };
+  const cleanups: (() => Promise<void>)[] = [async () => rmSync(scratch, { recursive: true, force: true })];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((error: unknown) => process.stderr.write(`cleanup failed: ${String(error)}\n`));
+  };
+  try {
+    if (backend === 'postgres') {
+      const name = `parley_bench_${randomBytes(6).toString('hex')}`;
+      await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
+      cleanups.push(async () => {
+        await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      });
+      const url = new URL(databaseAdminUrl);
+      url.pathname = `/${name}`;
+      const prefix = `parley-bench-${randomBytes(6).toString('hex')}:`;
+      cleanups.push(() => deleteRedisKeys(prefix));
+      Object.assign(env, { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
+    }
+    // One folder per server: V8 writes a profile per thread (main thread: the largest, `*.0.001.cpuprofile`).
+    const server = await startChild(compiledServer.script, env, {
+      marker: 'GraphiQL',
+      label: backend,
+      nodeArgs: [...compiledServer.nodeArgs, ...nodeArgs],
+    });
+    return { server, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+/** Runs work with a client of the PostgreSQL admin URL (creating and dropping benchmark databases). */
+export async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseAdminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Deletes every Redis key under prefix (a benchmark run's). */
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    let rounds = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0' && ++rounds < 10_000);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function checkBackendReachable(backend: string): Promise<string | null> {
+  if (backend !== 'postgres+redis') return null;
+  try {
+    await withAdmin((client) => client.query('SELECT 1'));
+  } catch (error) {
+    return `PostgreSQL at ${databaseAdminUrl} unreachable: ${(error as Error).message}`;
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    return `Redis at ${redisUrl} unreachable: ${(error as Error).message}`;
+  } finally {
+    redis.disconnect();
+  }
+  return null;
+}
