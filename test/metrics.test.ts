@@ -108,6 +108,29 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('GET /metrics: abuse limits', () => {
+  it('counts refusals by limit', async () => {
+    const api = await startTestServer({ env: { SIGNUPS_PER_ADDRESS: '2/1h' } });
+    try {
+      const before = await scrape(api);
+      await createUser(api, 'limited');
+      await createUser(api, 'limited');
+      await assert.rejects(createUser(api, 'limited'), /RATE_LIMITED/);
+      const after = await scrape(api);
+      const refusals = (limit: string) =>
+        value(after, `parley_rate_limit_refusals_total{limit="${limit}"}`) - value(before, `parley_rate_limit_refusals_total{limit="${limit}"}`);
+      assert.equal(refusals('signUp'), 1);
+      assert.equal(refusals('sendMessage'), 0);
+      assert.equal(
+        value(after, 'parley_operations_total{transport="http",type="mutation",field="signUp",outcome="RATE_LIMITED"}'),
+        1,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('GET /metrics settings', () => {
   it('asks for METRICS_TOKEN when one is set', async () => {
     const token = 'metrics-token-0123456789';

@@ -1,5 +1,6 @@
 import type { RateLimitSettings } from '../config.js';
 import { fail } from '../errors.js';
+import type { RefusalCounter } from './rates.js';
 
 /** Something that says when it closes: a TCP socket, an HTTP response. */
 interface Closable {
@@ -11,7 +12,7 @@ interface Closable {
  * hold this many on each instance): WebSockets, and streamed HTTP responses (server-sent events),
  * which carry one subscription each.
  */
-export function createConnectionLimits(settings: RateLimitSettings) {
+export function createConnectionLimits(settings: RateLimitSettings, refused: RefusalCounter) {
   /** Open connections by client address; an address leaves the map with its last connection. */
   const openByAddress = new Map<string, number>();
   return {
@@ -19,7 +20,10 @@ export function createConnectionLimits(settings: RateLimitSettings) {
     admit(address: string, connection: Closable): boolean {
       if (!settings.enabled) return true;
       const open = openByAddress.get(address) ?? 0;
-      if (open >= settings.socketsPerAddress) return false;
+      if (open >= settings.socketsPerAddress) {
+        refused('connectionsPerAddress');
+        return false;
+      }
       openByAddress.set(address, open + 1);
       connection.once('close', () => {
         const left = (openByAddress.get(address) ?? 1) - 1;

@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import type { RateLimitSettings } from '../config.js';
 import { fail } from '../errors.js';
 import type { ConnectionLimits } from './connections.js';
+import type { RefusalCounter } from './rates.js';
 
 /** What one WebSocket may hold: how long it may stay anonymous, and how many subscriptions. */
 export interface SocketGuard {
@@ -27,6 +28,7 @@ export function createSocketLimits(
   settings: RateLimitSettings,
   connections: ConnectionLimits,
   addressOf: (request: IncomingMessage) => string,
+  refused: RefusalCounter,
 ) {
   return {
     /**
@@ -57,7 +59,10 @@ export function createSocketLimits(
         },
         admitSubscription(id, operations) {
           for (const open of subscriptions) if (!(open in operations)) subscriptions.delete(open);
-          if (subscriptions.size >= settings.subscriptionsPerSocket) return fail.tooManySubscriptions(settings.subscriptionsPerSocket);
+          if (subscriptions.size >= settings.subscriptionsPerSocket) {
+            refused('subscriptionsPerSocket');
+            return fail.tooManySubscriptions(settings.subscriptionsPerSocket);
+          }
           subscriptions.add(id);
           return null;
         },

@@ -84,8 +84,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     presence,
     typing,
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
-    limits: createRateLimits(config.rateLimits, redis),
-    connections: createConnectionLimits(config.rateLimits),
+    limits: createRateLimits(config.rateLimits, redis, metrics.rateLimitRefused),
+    connections: createConnectionLimits(config.rateLimits, metrics.rateLimitRefused),
     appender: createMessageAppender(db.prisma, (messages) => {
       metrics.messagesStored(messages.length);
       return bus.publishAll(messages.flatMap(messageAdded));

@@ -51,6 +51,8 @@ export interface Metrics {
   operation(transport: Transport, kind: OperationKind, outcome: string): void;
   /** A subscription ended by an error (a slow subscriber's RATE_LIMITED, a removed member's FORBIDDEN...). */
   subscriptionEnded(code: string): void;
+  /** A rate or connection limit refused something (src/limits/). */
+  rateLimitRefused(limit: string): void;
   httpRequest(route: string, status: number, seconds: number): void;
   /** Registers the gauges read from the running server. */
   watch(sources: MetricSources): void;
@@ -114,6 +116,7 @@ export function createMetrics(enabled: boolean): Metrics {
       messagesStored: () => {},
       operation: () => {},
       subscriptionEnded: () => {},
+      rateLimitRefused: () => {},
       httpRequest: () => {},
       watch: () => {},
     };
@@ -132,6 +135,12 @@ export function createMetrics(enabled: boolean): Metrics {
     name: 'parley_subscription_errors_total',
     help: 'Subscriptions over graphql-ws ended by an error, by code (RATE_LIMITED: a subscriber too slow for its buffer).',
     labelNames: ['code'],
+    registers,
+  });
+  const refusals = new Counter({
+    name: 'parley_rate_limit_refusals_total',
+    help: 'Requests, connections and subscriptions refused by an abuse limit (src/limits/), by limit.',
+    labelNames: ['limit'],
     registers,
   });
   const httpRequests = new Counter({
@@ -174,6 +183,7 @@ export function createMetrics(enabled: boolean): Metrics {
     },
     operation: (transport, kind, outcome) => operations.inc({ transport, type: kind.type, field: kind.field, outcome }),
     subscriptionEnded: (code) => subscriptionErrors.inc({ code }),
+    rateLimitRefused: (limit) => refusals.inc({ limit }),
     httpRequest: (route, status, seconds) => {
       httpRequests.inc({ route, status });
       httpDuration.observe({ route }, seconds);

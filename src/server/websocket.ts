@@ -84,7 +84,12 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       app.logger.error({ err: error }, 'presence connect failed');
     });
   };
-  const socketLimits = createSocketLimits(app.config.rateLimits, app.connections, (request) => clientAddress(request, app.config.trustedProxies));
+  const socketLimits = createSocketLimits(
+    app.config.rateLimits,
+    app.connections,
+    (request) => clientAddress(request, app.config.trustedProxies),
+    app.metrics.rateLimitRefused,
+  );
   // No per-message compression: a deflate context per socket costs far more than its small frames save.
   const wsServer = new WebSocketServer({
     server,
