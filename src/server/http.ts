@@ -3,18 +3,23 @@ import type { App } from '../app.js';
 import { fail } from '../errors.js';
 import { clientAddress } from './caller.js';
 import { createGraphiQLAssets } from './graphiql.js';
+import { createWebClientHandler } from './web-client.js';
 import type { GraphQLHandler } from './yoga.js';
 
-/** Routes plain HTTP: health probes, GraphiQL's assets, and /graphql through yoga with a bounded request body. */
+/**
+ * Routes plain HTTP: health probes, GraphiQL's assets, /graphql through yoga with a bounded request body,
+ * and the web client everywhere else.
+ */
 export function createRequestListener(app: App, yoga: GraphQLHandler) {
   const graphiqlAssets = createGraphiQLAssets();
+  const webClient = createWebClientHandler(app.config.webDir);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!;
     try {
       if (path === '/health') return sendJson(res, 200, { status: 'ok' });
       if (path === '/ready') return await ready(app, res);
       if (path.startsWith('/graphiql/')) return await graphiqlAssets(req, res, path);
-      if (path !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
+      if (path !== '/graphql') return await webClient(req, res, path);
       await forward(app, yoga, req, res);
     } catch (error) {
       app.logger.error({ err: error, path }, 'request failed');
