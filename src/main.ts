@@ -18,7 +18,7 @@ const server = await startServer(config, { logger }).catch((error: unknown) => {
 });
 logger.info(
   { url: server.url, database: config.databaseUrl ? 'postgresql' : `pglite in ${config.dataDir}`, pubsub: config.redisUrl ? 'redis' : 'in-process' },
-  `Parley is running: GraphiQL at ${server.url}`,
+  `Parley is running: chat at ${new URL('/', server.url).href}, GraphiQL at ${server.url}`,
 );
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
