@@ -1,7 +1,8 @@
-import { createContext, useContext, useState, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { graphql } from './gql';
 import type { PresenceStatus } from './gql/graphql';
 import { useEventStream } from './hooks/useEventStream';
+import { useReconnects } from './hooks/useReconnects';
 
 const PresenceUpdates = graphql(`
   subscription PresenceUpdates {
@@ -24,6 +25,11 @@ const PresenceContext = createContext<ReadonlyMap<string, PresenceStatus>>(new M
 
 export function PresenceProvider({ viewerId, children }: { viewerId: string; children: ReactNode }) {
   const [statuses, setStatuses] = useState<ReadonlyMap<string, PresenceStatus>>(() => new Map([[viewerId, 'ONLINE']]));
+  // Changes while the socket was down are lost: forget what we had, the queries fetched again answer.
+  const reconnects = useReconnects();
+  useEffect(() => {
+    if (reconnects > 0) setStatuses(new Map([[viewerId, 'ONLINE']]));
+  }, [reconnects, viewerId]);
   useEventStream(PresenceUpdates, {}, (result) => {
     const change = result.data?.presenceChanged;
     if (change && change.user.id !== viewerId) setStatuses((previous) => new Map(previous).set(change.user.id, change.presence.status));

@@ -1,9 +1,10 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { MarkReadMutation } from '../gql/graphql';
 import { useMessages } from '../hooks/useMessages';
 import { useReadMarker } from '../hooks/useReadMarker';
+import { useReconnects } from '../hooks/useReconnects';
 import { useRoomEvents } from '../hooks/useRoomEvents';
 import { PresenceDot } from '../presence';
 import { roomTitle } from '../rooms';
@@ -48,7 +49,12 @@ interface Props {
 /** One room: who is in it, its messages (history and live), who is typing, and the composer. */
 export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
   const [{ data }, refetchDetails] = useQuery({ query: RoomDetails, variables: { roomId } });
-  const { messages, hasOlder, loadingOlder, loadOlder, addSent, error } = useMessages(roomId);
+  // Members and their presence may have changed while the socket was down.
+  const reconnects = useReconnects();
+  useEffect(() => {
+    if (reconnects > 0) refetchDetails();
+  }, [reconnects, refetchDetails]);
+  const { messages, loaded, hasOlder, loadingOlder, loadOlder, addSent, error } = useMessages(roomId);
   const typing = useRoomEvents(roomId, viewer.id, () => refetchDetails());
   const [newestOnScreen, setNewestOnScreen] = useState(false);
   useReadMarker(roomId, messages.at(-1)?.seq ?? 0, lastReadSeq, newestOnScreen, onRead);
@@ -70,6 +76,7 @@ export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
         </ul>
       </header>
       {error && <p role="alert">{error}</p>}
+      {loaded && messages.length === 0 && <p className="muted empty-room">No messages yet: say hello.</p>}
       <MessageList
         messages={messages}
         viewerId={viewer.id}

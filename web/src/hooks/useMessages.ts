@@ -63,10 +63,6 @@ type Action =
   | { type: 'page'; messages: ChatMessage[]; hasOlder: boolean; olderCursor: string | null }
   | { type: 'message'; message: ChatMessage };
 
-/** Codes after which the stream can simply be taken up again from the last seq seen. */
-const resumable = new Set(['RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL_SERVER_ERROR']);
-const RESUME_DELAY_MS = 1000;
-
 /**
  * A room's messages in seq order: the newest page of history, older pages on demand, then live from
  * messageAdded with afterSeq = the newest seq seen, taken up again the same way after a reconnect or a
@@ -77,7 +73,6 @@ export function useMessages(roomId: string) {
   const [state, dispatch] = useReducer(reduce, { bySeq: new Map(), olderCursor: null, hasOlder: false, loaded: false });
   const [error, setError] = useState<string | null>(null);
   const [resumeFrom, setResumeFrom] = useState<number | null>(null);
-  const [attempt, setAttempt] = useState(0);
   const newest = useRef(0);
   const messages = useMemo(() => [...state.bySeq.values()].sort((a, b) => a.seq - b.seq), [state.bySeq]);
   newest.current = messages.at(-1)?.seq ?? 0;
@@ -110,24 +105,14 @@ export function useMessages(roomId: string) {
     if (reconnects > 0) setResumeFrom((previous) => (previous === null ? null : newest.current));
   }, [reconnects]);
 
-  const resumeTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
-  useEffect(() => () => clearTimeout(resumeTimer.current), []);
   useEventStream(
     RoomMessages,
     resumeFrom === null ? null : { roomId, afterSeq: resumeFrom },
     (result) => {
-      if (result.data) return dispatch({ type: 'message', message: result.data.messageAdded });
-      const code = result.error?.graphQLErrors[0]?.extensions.code;
-      if (typeof code === 'string' && resumable.has(code)) {
-        resumeTimer.current = setTimeout(() => {
-          setResumeFrom(newest.current);
-          setAttempt((previous) => previous + 1);
-        }, RESUME_DELAY_MS);
-      } else if (result.error) {
-        setError(errorMessage(result.error));
-      }
+      if (result.data) dispatch({ type: 'message', message: result.data.messageAdded });
+      else if (result.error) setError(errorMessage(result.error));
     },
-    attempt,
+    () => setResumeFrom(newest.current),
   );
 
   const [loadingOlder, setLoadingOlder] = useState(false);
@@ -148,7 +133,7 @@ function reduce(state: State, action: Action): State {
     case 'page': {
       const bySeq = new Map(state.bySeq);
       for (const message of action.messages) if (!bySeq.has(message.seq)) bySeq.set(message.seq, message);
-      // Pages come newest first, then older ones: the first sets where "older" starts, the rest move it back.
+      // The first page is the newest; each older one moves the cursor further back.
       return { bySeq, hasOlder: action.hasOlder, olderCursor: action.olderCursor, loaded: true };
     }
     case 'message': {

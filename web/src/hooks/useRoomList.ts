@@ -136,7 +136,7 @@ export function useRoomList(viewerId: string) {
       // Joined, left, removed, renamed, deleted, or a message in a room not listed yet.
       void refresh();
     }
-  });
+  }, () => void refresh());
 
   const applyRead = useCallback((marker: ReadMarker) => dispatch({ type: 'read', marker }), []);
   return { rooms: state.rooms, error, refresh, applyRead };
