@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { errorMessage } from '../errors';
 import { graphql } from '../gql';
+import { SearchPanel } from './SearchPanel';
 
 const FindPeople = graphql(`
   query FindPeople($search: String!) {
@@ -39,21 +39,16 @@ export function DirectMessage({ viewerId, onOpened }: { viewerId: string; onOpen
   };
   const people = term === '' ? [] : (data?.users.edges.map((edge) => edge.node).filter((user) => user.id !== viewerId) ?? []);
   return (
-    <section className="panel">
-      <h2>Direct messages</h2>
-      <input type="search" aria-label="Find people" placeholder="Find people by username" value={search} onChange={(event) => setSearch(event.target.value)} />
-      <ul aria-label="People" className="results">
-        {people.map((user) => (
-          <li key={user.id}>
-            <span className="name">{user.displayName}</span>
-            <span className="muted">@{user.username}</span>
-            <button type="button" onClick={() => void open(user.id)} aria-label={`Chat with ${user.username}`}>
-              Chat
-            </button>
-          </li>
-        ))}
-      </ul>
-      {error && <p role="alert">{errorMessage(error)}</p>}
-    </section>
+    <SearchPanel title="Direct messages" searchLabel="Find people" search={search} onSearch={setSearch} resultsLabel="People" error={error}>
+      {people.map((user) => (
+        <li key={user.id}>
+          <span className="name">{user.displayName}</span>
+          <span className="muted">@{user.username}</span>
+          <button type="button" onClick={() => void open(user.id)} aria-label={`Chat with ${user.username}`}>
+            Chat
+          </button>
+        </li>
+      ))}
+    </SearchPanel>
   );
 }

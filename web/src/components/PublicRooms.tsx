@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { errorMessage } from '../errors';
 import { graphql } from '../gql';
+import { SearchPanel } from './SearchPanel';
 
 const FindPublicRooms = graphql(`
   query FindPublicRooms($search: String) {
@@ -44,27 +44,22 @@ export function PublicRooms({ onEntered }: { onEntered: (roomId: string) => void
   };
   const rooms = data?.publicRooms.edges.map((edge) => edge.node) ?? [];
   return (
-    <section className="panel">
-      <h2>Public rooms</h2>
-      <input type="search" aria-label="Search public rooms" placeholder="Search public rooms" value={search} onChange={(event) => setSearch(event.target.value)} />
-      <ul aria-label="Public rooms" className="results">
-        {rooms.map((room) => (
-          <li key={room.id}>
-            <span className="name">{room.name}</span>
-            <span className="muted">{room.memberCount === 1 ? '1 member' : `${room.memberCount} members`}</span>
-            {room.myMembership ? (
-              <button type="button" onClick={() => onEntered(room.id)} aria-label={`Open ${room.name ?? 'room'}`}>
-                Open
-              </button>
-            ) : (
-              <button type="button" onClick={() => void join(room.id)} aria-label={`Join ${room.name ?? 'room'}`}>
-                Join
-              </button>
-            )}
-          </li>
-        ))}
-      </ul>
-      {error && <p role="alert">{errorMessage(error)}</p>}
-    </section>
+    <SearchPanel title="Public rooms" searchLabel="Search public rooms" search={search} onSearch={setSearch} resultsLabel="Public rooms" error={error}>
+      {rooms.map((room) => (
+        <li key={room.id}>
+          <span className="name">{room.name}</span>
+          <span className="muted">{room.memberCount === 1 ? '1 member' : `${room.memberCount} members`}</span>
+          {room.myMembership ? (
+            <button type="button" onClick={() => onEntered(room.id)} aria-label={`Open ${room.name ?? 'room'}`}>
+              Open
+            </button>
+          ) : (
+            <button type="button" onClick={() => void join(room.id)} aria-label={`Join ${room.name ?? 'room'}`}>
+              Join
+            </button>
+          )}
+        </li>
+      ))}
+    </SearchPanel>
   );
 }
