@@ -92,6 +92,7 @@ describe('web client in a browser', () => {
       await person.page.goto(`${origin}/`);
       await person.page.getByLabel('Username', { exact: true }).fill(person.name);
       await person.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      if (person === alice) await screenshot(person.page, 'web-client-sign-in');
       await person.page.getByRole('button', { name: 'Sign up', exact: true }).click();
       await person.page.getByRole('button', { name: 'Log out' }).waitFor({ timeout: WAIT_MS });
     }
