@@ -142,7 +142,11 @@ describe('web client in a browser', () => {
     const olderButton = alice.page.getByRole('button', { name: 'Load older' });
     await olderButton.waitFor({ timeout: WAIT_MS });
     assert.ok((await messageBodies(alice.page)).length < expected.length, 'the first page is the newest messages only');
-    while (await olderButton.isVisible()) await olderButton.click();
+    // Click until no older page is left (the button is disabled while a page loads, and goes after the last).
+    await waitFor(async () => {
+      if ((await olderButton.count()) > 0 && (await olderButton.isEnabled({ timeout: 1000 }))) await olderButton.click({ timeout: 1000 });
+      assert.equal(await olderButton.count(), 0, 'no older page left');
+    }, 'every older page loaded');
     await waitForMessages(alice.page, expected);
     await screenshot(alice.page, 'web-client-history');
 
