@@ -27,11 +27,12 @@ export function Composer({ roomId, onSent }: { roomId: string; onSent: (message:
     if (body === '' || fetching) return;
     const clientMessageId = unsent.current?.body === body ? unsent.current.clientMessageId : newClientMessageId();
     unsent.current = { body, clientMessageId };
+    // The box is free for the next message at once; a send that fails puts its text back, if the box is empty.
+    setText('');
     const result = await sendMessage({ input: { roomId, body, clientMessageId } });
-    if (!result.data) return;
+    if (!result.data) return setText((current) => (current === '' ? body : current));
     unsent.current = null;
     typing.onSent();
-    setText('');
     onSent(result.data.sendMessage);
   };
 
