@@ -1,5 +1,5 @@
-// `npm run build`: compiles src/ to dist/ (tsc -p tsconfig.build.json), then builds the web client
-// when there is one (`npm run build:web --if-present`). With --if-stale (npm start's prestart) it
+// `npm run build`: compiles src/ to dist/ (tsc -p tsconfig.build.json), then the web client when its
+// sources changed and its tooling (dev dependencies) is installed (`npm run build:web -- --if-stale --optional`). With --if-stale (npm start's prestart) it
 // builds only when an input is newer than the last build, so a fresh clone builds on its first
 // start and every later start costs a walk over the sources' timestamps.
 // Plain JavaScript: it runs before anything is compiled, and without dev tooling when dist/ is fresh.
@@ -65,6 +65,7 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
 // npm sets npm_execpath for its scripts; `npm` on the PATH otherwise.
 const npm = process.env.npm_execpath;
-if (npm) run(process.execPath, [npm, 'run', 'build:web', '--if-present']);
-else run('npm', ['run', 'build:web', '--if-present']);
+const buildWeb = ['run', 'build:web', '--', '--if-stale', '--optional'];
+if (npm) run(process.execPath, [npm, ...buildWeb]);
+else run('npm', buildWeb);
 writeFileSync(stamp, `${new Date().toISOString()}\n`);

@@ -8,6 +8,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** The built web client served at `/`. */
+  webDir: string;
   /** PostgreSQL URL; null means the embedded PGlite database in `dataDir`. */
   databaseUrl: string | null;
   /** Redis URL; null means in-process pub/sub and presence. */
@@ -113,6 +115,7 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./.parley'),
+  WEB_DIR: z.string().min(1).default('./web/dist'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'expected a postgresql:// URL')
@@ -177,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     dataDir,
+    webDir: resolve(e.WEB_DIR),
     databaseUrl: e.DATABASE_URL ?? null,
     redisUrl: e.REDIS_URL ?? null,
     redisPrefix: e.REDIS_PREFIX,

@@ -70,5 +70,5 @@ logger.info(
     database: config.databaseUrl ? 'postgresql' : `pglite in ${config.dataDir}`,
     pubsub: config.redisUrl ? 'redis' : 'in-process',
   },
-  `Parley is running: GraphiQL at ${server.url}`,
+  `Parley is running: chat at ${new URL('/', server.url).href}, GraphiQL at ${server.url}`,
 );

@@ -4,11 +4,16 @@ import { fail } from '../errors.js';
 import { createGraphiQLAssets } from './graphiql.js';
 import { hasMetricsToken } from './metrics.js';
 import { recordRequest, type RequestRecord } from './request-log.js';
+import { createWebClientHandler } from './web-client.js';
 import type { GraphQLHandler } from './yoga.js';
 
-/** Routes plain HTTP: health probes, metrics, GraphiQL's assets, and /graphql through yoga with a bounded request body. */
+/**
+ * Routes plain HTTP: health probes, metrics, GraphiQL's assets, /graphql through yoga with a bounded
+ * request body, and the web client everywhere else.
+ */
 export function createRequestListener(app: App, yoga: GraphQLHandler) {
   const graphiqlAssets = createGraphiQLAssets();
+  const webClient = createWebClientHandler(app.config.webDir);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!;
     const request = recordRequest(app, req, res, path);
@@ -17,7 +22,7 @@ export function createRequestListener(app: App, yoga: GraphQLHandler) {
       if (path === '/ready') return await ready(app, res);
       if (path === '/metrics') return await metrics(app, req, res);
       if (path.startsWith('/graphiql/')) return await graphiqlAssets(req, res, path);
-      if (path !== '/graphql') return sendJson(res, 404, { error: 'Not found: the API is at /graphql.' });
+      if (path !== '/graphql') return await webClient(req, res, path);
       await forward(app, yoga, req, res, request);
     } catch (error) {
       request.log.error({ err: error, path }, 'request failed');
