@@ -49,6 +49,16 @@ const OutageTyping = graphql(`
   }
 `);
 
+const OutagePresence = graphql(`
+  query OutagePresence {
+    me {
+      presence {
+        status
+      }
+    }
+  }
+`);
+
 const OutageLive = graphql(`
   subscription OutageLive($roomId: ID!) {
     messageAdded(roomId: $roomId) {
@@ -174,7 +184,7 @@ describe('dependency outages', () => {
     await assertNothingLost();
   });
 
-  it('keeps storing sends while Redis is down, says UNAVAILABLE for what needs Redis, and delivers the sends when it is back', async () => {
+  it('keeps storing sends while Redis is down, says UNAVAILABLE for what lives in Redis (typing, presence), and delivers the sends when it is back', async () => {
     const live = await subscribeReady(server().server.app.bus, socket!, OutageLive, { roomId });
     await redis!.stop();
 
@@ -187,6 +197,9 @@ describe('dependency outages', () => {
     // Typing indicators live only in Redis.
     assertUnavailableOverHttp(await server().request(OutageTyping, { roomId }, alice.token), 'setTyping over HTTP');
     assertUnavailable(await socket!.execute(OutageTyping, { roomId }), 'setTyping over graphql-ws');
+    // So is presence.
+    assertUnavailableOverHttp(await server().request(OutagePresence, {}, alice.token), 'presence over HTTP');
+    assertUnavailable(await socket!.execute(OutagePresence, {}), 'presence over graphql-ws');
 
     await redis!.start();
     await waitUntilReady();
