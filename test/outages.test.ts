@@ -252,4 +252,21 @@ describe('dependency outages', () => {
     }
     await waitUntilReady();
   });
+
+  it('stops cleanly while PostgreSQL and Redis are both down', async () => {
+    await socket!.dispose();
+    socket = undefined;
+    await Promise.all([postgres!.stop(), redis!.stop()]);
+    const closing = server().close();
+    api = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the server did not stop within 20 s')), 20_000);
+    });
+    try {
+      await Promise.race([closing, stuck]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
 });

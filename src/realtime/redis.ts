@@ -30,3 +30,12 @@ export function connectRedis(url: string, prefix: string, logger: Logger, role: 
   client.on('error', (error) => logger.warn({ err: error, role }, 'redis connection problem'));
   return client;
 }
+
+/**
+ * Closes client: QUIT when connected, so replies still due arrive first; otherwise at once, failing
+ * what is queued (a stop must not wait for a Redis that is down).
+ */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}
