@@ -169,6 +169,11 @@ describe('dependency outages', () => {
     assertUnavailable(await sendOverSocket('during the outage, over the socket', 'pg-3'), 'send over graphql-ws');
     assertUnavailableOverHttp(await server().request(OutageHistory, { roomId }, alice.token), 'history over HTTP');
     assertUnavailable(await socket!.execute(OutageHistory, { roomId }), 'history over graphql-ws');
+    const metrics = await (await fetch(server().url.replace(/\/graphql$/, '/metrics'))).text();
+    for (const transport of ['http', 'ws']) {
+      const counted = new RegExp(`parley_operations_total\\{transport="${transport}",type="mutation",field="sendMessage",outcome="UNAVAILABLE"\\} 1\\b`);
+      assert.match(metrics, counted, `sends over ${transport} counted UNAVAILABLE`);
+    }
 
     await postgres!.start();
     await waitUntilReady();
