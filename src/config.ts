@@ -180,10 +180,10 @@ export function loadConfig(env: Env = process.env): Config {
   const e = parsed.data;
   // Instances sharing a database or a Redis are meant to run side by side: each would generate a
   // secret of its own, and refuse the tokens of the others.
-  const shared = e.REDIS_URL ? 'REDIS_URL' : e.DATABASE_URL ? 'DATABASE_URL' : null;
-  if (shared && !e.JWT_SECRET) {
+  const shared = (['DATABASE_URL', 'REDIS_URL'] as const).filter((name) => e[name]);
+  if (shared.length > 0 && !e.JWT_SECRET) {
     throw new ConfigError(
-      `Invalid configuration:\n  JWT_SECRET: required when ${shared} is set, so that every instance signs and accepts the same tokens`,
+      `Invalid configuration:\n  JWT_SECRET: required when ${shared.join(' and ')} ${shared.length > 1 ? 'are' : 'is'} set, so that every instance signs and accepts the same tokens`,
     );
   }
   const dataDir = resolve(e.DATA_DIR);

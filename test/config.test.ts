@@ -54,6 +54,10 @@ describe('configuration', () => {
       );
       assert.equal(loadConfig({ [name]: url, JWT_SECRET: 'x'.repeat(32) }).jwtSecret.length, 32);
     }
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'postgresql://u@db/parley', REDIS_URL: 'redis://cache:6379' }),
+      /JWT_SECRET: required when DATABASE_URL and REDIS_URL are set/,
+    );
   });
 
   it('reads the payload limits', () => {
