@@ -29,7 +29,8 @@ const SHOWN_SEGMENTS = 6;
 
 function pathOf(visit: Visit): string {
   const segments: (string | number)[] = [];
-  for (let at: Visit | null = visit; at; at = at.parent) segments.unshift(at.key);
+  for (let at: Visit | null = visit; at; at = at.parent) segments.push(at.key);
+  segments.reverse();
   const shown = segments.slice(0, SHOWN_SEGMENTS).map((segment, index) =>
     typeof segment === 'number' ? `[${segment}]` : index === 0 ? segment : `.${segment}`,
   );
@@ -65,7 +66,9 @@ const hasArguments = (fieldConfig: { args: object }) => Object.keys(fieldConfig.
 
 /**
  * Every field with arguments checks them (refuseUnstorableArguments) before anything else runs: one
- * check for every String, ID and JSON argument and input field, over every transport.
+ * check for every String, ID and JSON argument and input field, over every transport. (Pothos plans
+ * the arguments of a relation field into its parent's query, before this check runs for the field
+ * itself: such fields check what they pass to Prisma themselves, as the connections' cursors do.)
  */
 class InputTextPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override wrapResolve(resolver: Resolver<Types>, fieldConfig: PothosOutputFieldConfig<Types>): Resolver<Types> {
