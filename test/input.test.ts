@@ -222,6 +222,15 @@ describe('hostile input', () => {
     await assertBoth(InputSend, { input: { roomId, payload: { list: [[[[[[[[1]]]]]]]] } } }, 'BAD_USER_INPUT', 'nine levels of arrays');
   });
 
+  it('measures a payload as its JSON: MAX_PAYLOAD_BYTES exactly is accepted, a byte more refused', async () => {
+    // {"text":"…","n":[1,true,null],"é":{}} is 37 bytes around the text ("é" is two).
+    const payload = (textBytes: number) => ({ text: 'x'.repeat(textBytes), n: [1, true, null], é: {} });
+    assert.equal(Buffer.byteLength(JSON.stringify(payload(0))), 37);
+    const sent = await api.request(InputSend, { input: { roomId, payload: payload(16384 - 37) } }, alice.token);
+    assert.equal(outcome(sent), 'OK', JSON.stringify(sent.errors));
+    await assertBoth(InputSend, { input: { roomId, payload: payload(16384 - 36) } }, 'BAD_USER_INPUT', 'a byte over');
+  });
+
   it('refuses a document nested deeper than the parser can read with BAD_USER_INPUT', async () => {
     // Only with MAX_TOKENS raised far above its default can a document nest this deep.
     const loose = await startTestServer({ env: { MAX_TOKENS: '1000000', MAX_BODY_BYTES: '5000000' } });

@@ -27,8 +27,6 @@ export function validBody(limits: Limits, body: string): string {
  */
 export function validPayload(limits: Limits, payload: unknown): JsonObject {
   if (!isObject(payload)) throw fail.badInput('A message payload must be a JSON object.', 'payload');
-  const tooLarge = () =>
-    fail.badInput(`A message payload must be at most ${limits.maxPayloadBytes} bytes as JSON.`, 'payload');
   let bytes = 0;
   const stack: { value: unknown; depth: number }[] = [{ value: payload, depth: 1 }];
   for (let item = stack.pop(); item; item = stack.pop()) {
@@ -48,7 +46,9 @@ export function validPayload(limits: Limits, payload: unknown): JsonObject {
     } else {
       bytes += jsonBytes(value);
     }
-    if (bytes > limits.maxPayloadBytes) throw tooLarge();
+    if (bytes > limits.maxPayloadBytes) {
+      throw fail.badInput(`A message payload must be at most ${limits.maxPayloadBytes} bytes as JSON.`, 'payload');
+    }
   }
   return payload as JsonObject;
 }
