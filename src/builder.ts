@@ -5,6 +5,8 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Context } from './context.js';
 import { fail } from './errors.js';
+import { decodeId } from './ids.js';
+import { inputTextPlugin } from './input-text.js';
 import type PrismaTypes from './generated/pothos-types.js';
 import { getDatamodel } from './generated/pothos-types.js';
 
@@ -28,7 +30,8 @@ export const builder = new SchemaBuilder<{
 }>({
   // Fields are non-null unless they say otherwise, as in the API contract.
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  // inputText first: its argument check runs before every other plugin's wrapper and the resolver.
+  plugins: [inputTextPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
   scopeAuth: {
     authScopes: (context) => ({
       authenticated: context.viewer !== null,
@@ -49,6 +52,8 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     nodesQueryOptions: false,
     edgesFieldOptions: { nullable: false },
+    // node(id:) decodes as every ID argument does: malformed ids are BAD_USER_INPUT before any query.
+    decodeGlobalID: (globalID) => decodeId(globalID, 'id'),
     nodeFieldOptions: { nullable: false },
   },
 });

@@ -1,6 +1,6 @@
 import { builder } from '../builder.js';
 import { viewerId } from '../context.js';
-import { parseId } from '../ids.js';
+import { checkPrismaCursors, parseId } from '../ids.js';
 import * as users from './service.js';
 
 export const PresenceStatus = builder.enumType('PresenceStatus', { values: ['ONLINE', 'OFFLINE'] as const });
@@ -23,6 +23,8 @@ export const Presence = builder.objectRef<PresenceShape>('Presence').implement({
 
 export const User = builder.prismaNode('User', {
   id: { field: 'id' },
+  // node(id) of an unknown id is null rather than an error.
+  nullable: true,
   fields: (t) => ({
     username: t.exposeString('username'),
     displayName: t.exposeString('displayName'),
@@ -87,6 +89,7 @@ builder.queryFields((t) => ({
     description: 'Users whose username or display name contains search, by username.',
     args: { search: t.arg.string() },
     resolve: (query, _root, args, context) => {
+      checkPrismaCursors(args, 1);
       const search = args.search?.trim();
       return context.app.prisma.user.findMany({
         ...query,
