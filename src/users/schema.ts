@@ -56,7 +56,14 @@ export const User = builder.prismaNode('User', {
 const AuthPayload = builder.objectRef<users.AuthResult>('AuthPayload').implement({
   fields: (t) => ({
     token: t.exposeString('token'),
-    user: t.field({ type: User, resolve: (result) => result.user }),
+    user: t.field({
+      type: User,
+      resolve: (result, _args, context) => {
+        // The user who just signed in is the viewer of what follows, though the request came without a token.
+        context.loaders.sharesRoom.prime(result.user.id, true);
+        return result.user;
+      },
+    }),
   }),
 });
 
