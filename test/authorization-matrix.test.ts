@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { globalId } from '../src/ids.js';
+import { schema } from '../src/schema.js';
 import { graphql } from './generated/gql.js';
 import { send } from './support/chat.js';
 import {
@@ -771,6 +772,13 @@ describe('authorization matrix', () => {
     const { data, errors } = await sockets.get(caller)!.execute(document, variables);
     return { status: 200, data, errors };
   };
+
+  it('covers every operation of the schema', () => {
+    const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
+    const inSchema = roots.flatMap((root) => Object.keys(root?.getFields() ?? {})).sort();
+    const covered = new Set([...operations, ...subscriptions].map((operation) => operation.name.split(/[(.]/)[0]));
+    assert.deepEqual(inSchema.filter((name) => !covered.has(name)), []);
+  });
 
   it('queries and mutations over HTTP', async () => {
     const cells = await runMatrix(operations, overHttp);
