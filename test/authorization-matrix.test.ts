@@ -810,9 +810,9 @@ describe('authorization matrix', () => {
     const socket = await connectSocket(api.wsUrl, gone.token);
     assert.deepEqual([await seenBy(users.member), await seenBy(users.outsider)], ['ONLINE', 'HIDDEN']);
     await socket.dispose();
-    // The last connection's close is handled after the socket is gone: wait until the member sees it.
+    // The last connection's close (and lastSeenAt) is recorded after the socket is gone: wait until the member sees it.
     let seen = 'ONLINE';
-    for (let tries = 0; seen === 'ONLINE' && tries < 500; tries++) {
+    for (let tries = 0; seen !== 'OFFLINE_SEEN' && tries < 500; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
       seen = await seenBy(users.member);
     }
