@@ -50,6 +50,19 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    // node(id) answers null alike for an id that names nothing and for a node the viewer may not
+    // see, so it tells no one what exists: anonymous callers see no node, Room's findUnique skips
+    // rooms the viewer may not see, and a message counts only in a room the viewer is a member of
+    // (its type's `member` scope, checked here so the answer is null rather than FORBIDDEN).
+    nodeQueryOptions: {
+      description: 'The node with this global ID; null when there is none or the viewer may not see it.',
+      resolve: async (_root, args, context, _info, resolveNode) => {
+        if (!context.viewer) return null;
+        const node = await resolveNode(args.id);
+        const roomId = args.id.typename === 'Message' ? (node as { roomId: string } | null)?.roomId : undefined;
+        return roomId === undefined || (await context.loaders.isMember.load(roomId)) ? node : null;
+      },
+    },
     nodesQueryOptions: false,
     edgesFieldOptions: { nullable: false },
     // node(id:) decodes as every ID argument does: malformed ids are BAD_USER_INPUT before any query.
