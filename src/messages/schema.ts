@@ -2,6 +2,7 @@ import { builder } from '../builder.js';
 import { knownMembership, viewerId, type Context } from '../context.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { parseId } from '../ids.js';
+import { MAX_MENTIONS } from './mentions.js';
 import { MAX_QUERY_LENGTH, searchPage, type SearchHit, type SnippetPart } from './search.js';
 import * as messages from './service.js';
 import { Message } from './types.js';
@@ -14,6 +15,9 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
     replyToId: t.id(),
     clientMessageId: t.string({
       description: 'Retrying a send with the same clientMessageId returns the original message instead of a duplicate.',
+    }),
+    mentions: t.idList({
+      description: `Users to mention besides the @usernames in the body (at most ${MAX_MENTIONS}); only members of the room other than the sender are mentioned, others are ignored.`,
     }),
   }),
 });
@@ -47,6 +51,7 @@ builder.mutationFields((t) => ({
         ...input,
         roomId: parseId('Room', input.roomId, 'roomId'),
         replyToId: input.replyToId == null ? null : parseId('Message', input.replyToId, 'replyToId'),
+        mentions: input.mentions?.map((id) => parseId('User', id, 'mentions')),
       });
       knownMembership(context, member);
       // The stored row already answers a selection of plain fields (the usual `{ id seq }`).

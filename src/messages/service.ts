@@ -6,6 +6,7 @@ import { requireManager, requireOutranks } from '../rooms/permissions.js';
 import { lockLiveMessage, memberMessage } from './access.js';
 import { messageUpdated, readReceipt } from './events.js';
 import { validBody, validClientMessageId, validEmoji, validPayload, validReadSeq } from './input.js';
+import { storeMentions, validMentions } from './mentions.js';
 
 /**
  * Messages, reactions and read state. Each use case validates, writes (in one transaction where
@@ -20,6 +21,8 @@ export interface SendMessageInput {
   payload?: unknown;
   replyToId?: string | null;
   clientMessageId?: string | null;
+  /** Users the sender picked to mention, besides the @usernames of the body. */
+  mentions?: readonly string[] | null;
 }
 
 /** Sends a message; answers with it and the author's membership (which the answer's access check needs). */
@@ -33,10 +36,13 @@ export async function sendMessage(
   const content = await validContent(app, { roomId, authorId }, input);
   const clientMessageId = input.clientMessageId == null ? null : validClientMessageId(input.clientMessageId);
   const replyToId = input.replyToId ?? null;
+  const mentions = validMentions(input.mentions ?? []);
   // Stored and published in one batched statement (see appender.ts), which also checks membership,
   // the reply target and the idempotency key.
   const appended = await app.appender.append(roomId, { authorId, ...content, replyToId, clientMessageId });
   if (!appended) return notStored(app, { roomId, authorId, replyToId, clientMessageId });
+  // A retry that found its original (above) mentions no one again: only a new message does.
+  await storeMentions(app, appended.message, mentions);
   // Sending ends the author's typing in the room; the message is already stored, so a failure here is only logged.
   await app.typing.stop(roomId, authorId).catch((error: unknown) => app.logger.error({ err: error }, 'typing stop failed'));
   return appended;

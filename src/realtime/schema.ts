@@ -106,8 +106,19 @@ const TypingChanged = builder.objectRef<EventOf<'TypingChanged'>>('TypingChanged
   }),
 });
 
+const Mentioned = builder.objectRef<EventOf<'Mentioned'>>('Mentioned').implement({
+  description: 'The viewer was mentioned in a message (myEvents only).',
+  fields: (t) => ({
+    message: t.prismaField({
+      type: 'Message',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+    }),
+  }),
+});
+
 const RoomEvent = builder.unionType('RoomEvent', {
-  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged],
+  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged, Mentioned],
   resolveType: (event) => event.type,
 });
 
@@ -159,7 +170,7 @@ builder.subscriptionType({
     }),
     myEvents: t.field({
       type: RoomEvent,
-      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from.",
+      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from, mentions of the viewer.",
       authScopes: { authenticated: true },
       subscribe: (_root, _args, context) => myEventStream(context),
       resolve: (event) => event,

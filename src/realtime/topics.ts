@@ -16,7 +16,9 @@ export type RoomEventPayload =
   | { type: 'RoomUpdated'; roomId: string }
   | { type: 'RoomDeleted'; roomId: string }
   | { type: 'ReadReceipt'; roomId: string; userId: string; lastReadSeq: number }
-  | { type: 'TypingChanged'; roomId: string; userId: string; typing: boolean };
+  | { type: 'TypingChanged'; roomId: string; userId: string; typing: boolean }
+  /** On the mentioned user's topic only. */
+  | { type: 'Mentioned'; roomId: string; userId: string; messageId: string; seq: number };
 
 export type RoomEventType = RoomEventPayload['type'];
 
@@ -61,7 +63,7 @@ export type Topic<Payload> = string & { readonly __payload?: Payload };
 export const topics = {
   /** Everything that happens in one room. */
   room: (roomId: string): Topic<RoomEventPayload> => `room:${roomId}`,
-  /** What concerns one user directly: being added to, removed from or banned from a room. */
+  /** What concerns one user directly: being added to, removed from or banned from a room, mentioned. */
   user: (userId: string): Topic<RoomEventPayload> => `user:${userId}`,
   /** One user's presence changes. */
   presence: (userId: string): Topic<PresencePayload> => `presence:${userId}`,
