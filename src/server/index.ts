@@ -14,7 +14,7 @@ import { messageAdded } from '../messages/events.js';
 import { createEventBus } from '../realtime/bus.js';
 import { createLiveStreams } from '../realtime/live-streams.js';
 import { createPresenceTracker } from '../realtime/presence.js';
-import { connectRedis } from '../realtime/redis.js';
+import { closeRedis, connectRedis } from '../realtime/redis.js';
 import { createTypingTracker } from '../realtime/typing.js';
 import { createTokenService } from '../users/tokens.js';
 import { createDrain } from './drain.js';
@@ -136,7 +136,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await presence.close();
       await typing.close();
       await bus.close();
-      await redis?.quit();
+      if (redis) await closeRedis(redis);
       await db.close();
     })());
 
