@@ -75,11 +75,15 @@ export function createMessageAppender(
       const rooms = new Set(batch.map((pending) => pending.roomId));
       for (const roomId of rooms) busyRooms.add(roomId);
       running++;
-      void storeBatch(batch).then(() => {
+      const release = () => {
         for (const roomId of rooms) busyRooms.delete(roomId);
         running--;
         flush();
-      });
+      };
+      // storeBatch settles every send itself; should it throw all the same, its rooms are not left busy.
+      void storeBatch(batch)
+        .catch((error: unknown) => batch.forEach((pending) => pending.reject(error)))
+        .then(release);
     }
   }
 
