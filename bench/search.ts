@@ -36,7 +36,7 @@ const SEARCH = `query BenchSearch($query: String!) {
   searchMessages(query: $query, first: 20) { edges { cursor node { message { id seq body } snippet { text highlighted } } } }
 }`;
 
-/** Bodies from a small vocabulary: "common" is in every fifth message, "rare<n>" in one of each thousand. */
+/** Bodies from a small vocabulary: "common" is in every fifth message, "rare<n>" in one of each thousand (n = 8, 1008, ...: in the viewer's rooms). */
 function bulkMessagesSql(roomIds: string[], authorIds: string[]): string[] {
   const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
   const rooms = `ARRAY[${roomIds.map(quote).join(',')}]`;
@@ -45,7 +45,7 @@ function bulkMessagesSql(roomIds: string[], authorIds: string[]): string[] {
     `INSERT INTO "Message" ("id", "roomId", "seq", "authorId", "body", "createdAt")
      SELECT gen_random_uuid()::text, (${rooms})[1 + n % ${roomIds.length}], 1 + n / ${roomIds.length}, (${authors})[1 + n % ${roomIds.length}],
        'message ' || n || ' about ' || (ARRAY['deploys','lunch','release','meeting','common'])[1 + n % 5]
-         || ' with deployment notes' || CASE WHEN n % 1000 = 7 THEN ' rare' || n ELSE '' END,
+         || ' with deployment notes' || CASE WHEN n % 1000 = 8 THEN ' rare' || n ELSE '' END,
        now() - make_interval(secs => ${messageCount} - n)
      FROM generate_series(0, ${messageCount - 1}) AS n`,
     `UPDATE "Room" r SET "lastSeq" = (SELECT max(m."seq") FROM "Message" m WHERE m."roomId" = r."id")`,
@@ -116,7 +116,7 @@ async function runBackend(backend: 'embedded' | 'postgres'): Promise<void> {
         const [p50, p99] = quantiles(times, searchCount, [0.5, 0.99]);
         return { p50: round(p50!), p99: round(p99!), hits };
       };
-      const kinds = { word: 'common', rare: 'rare7', prefix: 'deploy*', phrase: '"about release"' };
+      const kinds = { word: 'common', rare: 'rare1008', prefix: 'deploy*', phrase: '"about release"' };
       for (const query of Object.values(kinds)) await run({ query: SEARCH, variables: { query } }); // warm-up
       const noOp = await run({ query: '{ __typename }', variables: {} });
       for (const [kind, query] of Object.entries(kinds)) {
