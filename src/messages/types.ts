@@ -45,7 +45,8 @@ export const Message = builder.prismaNode('Message', {
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
     mentions: t.field({
       type: [User],
-      description: 'The members the message mentioned when it was sent (by @username or picked by the sender).',
+      description:
+        'The members the message mentioned when it was sent (by @username or picked by the sender). Stored just after the message itself: a MessageAdded event read at once may not list them yet; each Mentioned event comes after they are stored.',
       select: { mentions: { select: { user: true }, orderBy: { userId: 'asc' } } },
       resolve: (message) => message.mentions.map(({ user }) => user),
     }),
