@@ -10,8 +10,8 @@ import { createUser, type TestUser } from './support/users.js';
 import { connectSocket, type SocketClient } from './support/ws.js';
 
 const SearchMessages = graphql(`
-  query SearchMessages($query: String!, $roomId: ID, $first: Int, $after: String) {
-    searchMessages(query: $query, roomId: $roomId, first: $first, after: $after) {
+  query SearchMessages($query: String!, $roomId: ID, $first: Int, $after: String, $last: Int, $before: String) {
+    searchMessages(query: $query, roomId: $roomId, first: $first, after: $after, last: $last, before: $before) {
       edges {
         cursor
         node {
@@ -31,6 +31,8 @@ const SearchMessages = graphql(`
       pageInfo {
         hasNextPage
         endCursor
+        hasPreviousPage
+        startCursor
       }
     }
   }
@@ -139,6 +141,14 @@ for (const transport of ['HTTP', 'graphql-ws'] as const) {
         cursor = pageInfo.endCursor ?? null;
       }
       assert.deepEqual(seen, [4, 3, 2, 1, 0].map((i) => `${topic} number ${i}`));
+
+      // Backwards: last/before page from the end of the same order.
+      const bodies = (answer: Answer) => answer.data!.searchMessages.edges.map(({ node }) => node.message.body);
+      const tail = await search(alice, { query: topic, last: 2 });
+      assert.deepEqual(bodies(tail), [1, 0].map((i) => `${topic} number ${i}`));
+      assert.equal(tail.data!.searchMessages.pageInfo.hasPreviousPage, true);
+      const earlier = await search(alice, { query: topic, last: 2, before: tail.data!.searchMessages.pageInfo.startCursor });
+      assert.deepEqual(bodies(earlier), [3, 2].map((i) => `${topic} number ${i}`));
       assert.equal(codeOf(await search(alice, { query: topic, after: 'bm90IGEgY3Vyc29y' })), 'BAD_USER_INPUT');
     });
 
