@@ -12,6 +12,7 @@ import type { PresenceTracker } from './realtime/presence.js';
 import type { TypingTracker } from './realtime/typing.js';
 import type { Drain } from './server/drain.js';
 import type { Metrics } from './server/metrics.js';
+import type { SessionCache } from './users/session-cache.js';
 import type { TokenService } from './users/tokens.js';
 
 /** The long-lived services of one server instance, shared by every request. */
@@ -28,6 +29,8 @@ export interface App {
   presence: PresenceTracker;
   typing: TypingTracker;
   tokens: TokenService;
+  /** Which sessions are live, in memory, told of ended ones through the bus. */
+  sessions: SessionCache;
   /** The abuse limits every use case counts against (Redis-backed with Redis). */
   limits: RateLimits;
   /** Long-lived connections (WebSockets, event streams) per client address. */

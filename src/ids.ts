@@ -3,7 +3,7 @@ import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { fail } from './errors.js';
 
 /** The node types whose global IDs clients pass back as arguments. */
-export type NodeType = 'User' | 'Room' | 'Message';
+export type NodeType = 'User' | 'Room' | 'Message' | 'Session';
 
 export const globalId = (type: NodeType, id: string): string => encodeGlobalID(type, id);
 

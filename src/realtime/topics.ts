@@ -55,6 +55,11 @@ export interface PresencePayload {
   lastSeenAt: string | null;
 }
 
+/** Sessions that were ended (log-out, password change...): every instance refuses their tokens and closes their sockets. */
+export interface SessionsEndedPayload {
+  sessionIds: string[];
+}
+
 /** A topic name that carries its payload type. */
 export type Topic<Payload> = string & { readonly __payload?: Payload };
 
@@ -65,6 +70,8 @@ export const topics = {
   user: (userId: string): Topic<RoomEventPayload> => `user:${userId}`,
   /** One user's presence changes. */
   presence: (userId: string): Topic<PresencePayload> => `presence:${userId}`,
+  /** Ended sessions, of every user: each instance listens once. */
+  sessionsEnded: (): Topic<SessionsEndedPayload> => 'sessions:ended',
 };
 
 /** An event with the topics it goes to; services return these and publish them after commit. */

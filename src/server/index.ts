@@ -16,6 +16,7 @@ import { createLiveStreams } from '../realtime/live-streams.js';
 import { createPresenceTracker } from '../realtime/presence.js';
 import { connectRedis } from '../realtime/redis.js';
 import { createTypingTracker } from '../realtime/typing.js';
+import { createSessionCache } from '../users/session-cache.js';
 import { createTokenService } from '../users/tokens.js';
 import { createDrain } from './drain.js';
 import { createMetrics } from './metrics.js';
@@ -73,6 +74,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onOffline: (userId) => typing.stopAll(userId),
   });
   const metrics = createMetrics(config.metrics.enabled);
+  const sessions = await createSessionCache({ prisma: db.prisma, bus, logger });
   const app: App = {
     config,
     logger,
@@ -83,7 +85,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     liveStreams: createLiveStreams(),
     presence,
     typing,
-    tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
+    tokens: createTokenService(config.jwtSecret, sessions),
+    sessions,
     limits: createRateLimits(config.rateLimits, redis, metrics.rateLimitRefused),
     connections: createConnectionLimits(config.rateLimits, metrics.rateLimitRefused),
     appender: createMessageAppender(db.prisma, (messages) => {
@@ -130,6 +133,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       // Presence before typing: users going offline stop typing.
       await presence.close();
       await typing.close();
+      sessions.close();
       await bus.close();
       await redis?.quit();
       await db.close();

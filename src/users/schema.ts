@@ -107,12 +107,12 @@ builder.mutationFields((t) => ({
   signUp: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: SignUpInput, required: true }) },
-    resolve: (_root, args, context) => users.signUp(context.app, args.input, context.clientAddress),
+    resolve: (_root, args, context) => users.signUp(context.app, args.input, context.clientAddress, context.userAgent),
   }),
   logIn: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: LogInInput, required: true }) },
-    resolve: (_root, args, context) => users.logIn(context.app, args.input, context.clientAddress),
+    resolve: (_root, args, context) => users.logIn(context.app, args.input, context.clientAddress, context.userAgent),
   }),
   updateProfile: t.prismaField({
     type: 'User',

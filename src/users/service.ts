@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
 import type { User } from '../generated/prisma/client.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import { startSession } from './sessions.js';
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
 const MIN_PASSWORD = 8;
@@ -31,6 +32,7 @@ export async function signUp(
   app: App,
   input: { username: string; password: string; displayName?: string | null },
   clientAddress: string,
+  userAgent: string | null,
 ): Promise<AuthResult> {
   const username = normalizeUsername(input.username);
   if (!USERNAME.test(username)) {
@@ -42,17 +44,23 @@ export async function signUp(
   const displayName = validDisplayName(input.displayName ?? username);
   await app.limits.signUp(clientAddress);
   const passwordHash = await hashPassword(input.password);
+  let user: User;
   try {
-    const user = await app.prisma.user.create({ data: { username, displayName, passwordHash } });
-    return { user, token: await app.tokens.issue(user.id) };
+    user = await app.prisma.user.create({ data: { username, displayName, passwordHash } });
   } catch (error) {
     if (isUniqueViolation(error)) throw fail.conflict(`The username "${username}" is taken: choose another.`);
     throw error;
   }
+  return { user, token: await startSession(app, user.id, userAgent) };
 }
 
 /** Failed attempts are limited per username and per address (limits/rates.ts), the same whether or not the account exists. */
-export async function logIn(app: App, input: { username: string; password: string }, clientAddress: string): Promise<AuthResult> {
+export async function logIn(
+  app: App,
+  input: { username: string; password: string },
+  clientAddress: string,
+  userAgent: string | null,
+): Promise<AuthResult> {
   const username = normalizeUsername(input.username);
   const attempt = await app.limits.logInAttempt(username, clientAddress);
   const user = await app.prisma.user.findUnique({ where: { username } });
@@ -61,7 +69,7 @@ export async function logIn(app: App, input: { username: string; password: strin
   const matches = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
   if (!user || !matches) throw fail.badCredentials();
   await attempt.succeeded();
-  return { user, token: await app.tokens.issue(user.id) };
+  return { user, token: await startSession(app, user.id, userAgent) };
 }
 
 export async function updateProfile(app: App, userId: string, input: { displayName: string }): Promise<User> {
