@@ -16,7 +16,9 @@ export type RoomEventPayload =
   | { type: 'RoomUpdated'; roomId: string }
   | { type: 'RoomDeleted'; roomId: string }
   | { type: 'ReadReceipt'; roomId: string; userId: string; lastReadSeq: number }
-  | { type: 'TypingChanged'; roomId: string; userId: string; typing: boolean };
+  | { type: 'TypingChanged'; roomId: string; userId: string; typing: boolean }
+  /** One copy per room of the user; the copies of one change share updateId. */
+  | { type: 'UserUpdated'; roomId: string; userId: string; updateId: string };
 
 export type RoomEventType = RoomEventPayload['type'];
 

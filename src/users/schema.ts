@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { viewerId } from '../context.js';
+import { signedInViewer, viewerId } from '../context.js';
 import { parseId } from '../ids.js';
 import * as users from './service.js';
 
@@ -120,6 +120,28 @@ builder.mutationFields((t) => ({
     args: { displayName: t.arg.string({ required: true }) },
     resolve: async (query, _root, args, context) => {
       const user = await users.updateProfile(context.app, viewerId(context), args);
+      return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
+    },
+  }),
+  changePassword: t.prismaField({
+    type: 'User',
+    authScopes: { authenticated: true },
+    description:
+      "Replaces the viewer's password and ends every other session of theirs (this one goes on). A wrong currentPassword is BAD_USER_INPUT and counts toward the log-in throttle, as a failed logIn does.",
+    args: { currentPassword: t.arg.string({ required: true }), newPassword: t.arg.string({ required: true }) },
+    resolve: async (query, _root, args, context) => {
+      const user = await users.changePassword(context.app, signedInViewer(context), args, context.clientAddress);
+      return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
+    },
+  }),
+  changeUsername: t.prismaField({
+    type: 'User',
+    authScopes: { authenticated: true },
+    description:
+      "Renames the viewer, with sign-up's rules (CONFLICT when taken). Members of the viewer's rooms receive a UserUpdated event.",
+    args: { username: t.arg.string({ required: true }) },
+    resolve: async (query, _root, args, context) => {
+      const user = await users.changeUsername(context.app, viewerId(context), args);
       return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
     },
   }),

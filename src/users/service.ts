@@ -1,9 +1,11 @@
 import type { App } from '../app.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isRecordMissing, isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
 import type { User } from '../generated/prisma/client.js';
+import { userUpdated } from './events.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
-import { startSession } from './sessions.js';
+import { endSessionsOf, startSession } from './sessions.js';
+import type { Viewer } from './tokens.js';
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
 const MIN_PASSWORD = 8;
@@ -18,6 +20,23 @@ export interface AuthResult {
 
 /** Usernames are compared case-insensitively, so they are stored lower-case. */
 const normalizeUsername = (username: string) => username.trim().toLowerCase();
+
+function validUsername(input: string): string {
+  const username = normalizeUsername(input);
+  if (!USERNAME.test(username)) {
+    throw fail.badInput('Username must be 3–32 characters of a–z, 0–9, "_", "." or "-".', 'username');
+  }
+  return username;
+}
+
+function validPassword(password: string, field: string): string {
+  if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
+    throw fail.badInput(`Password must be ${MIN_PASSWORD}–${MAX_PASSWORD} characters long.`, field);
+  }
+  return password;
+}
+
+const usernameTaken = (username: string) => fail.conflict(`The username "${username}" is taken: choose another.`);
 
 function validDisplayName(displayName: string): string {
   const name = displayName.trim();
@@ -34,13 +53,8 @@ export async function signUp(
   clientAddress: string,
   userAgent: string | null,
 ): Promise<AuthResult> {
-  const username = normalizeUsername(input.username);
-  if (!USERNAME.test(username)) {
-    throw fail.badInput('Username must be 3–32 characters of a–z, 0–9, "_", "." or "-".', 'username');
-  }
-  if (input.password.length < MIN_PASSWORD || input.password.length > MAX_PASSWORD) {
-    throw fail.badInput(`Password must be ${MIN_PASSWORD}–${MAX_PASSWORD} characters long.`, 'password');
-  }
+  const username = validUsername(input.username);
+  validPassword(input.password, 'password');
   const displayName = validDisplayName(input.displayName ?? username);
   await app.limits.signUp(clientAddress);
   const passwordHash = await hashPassword(input.password);
@@ -48,7 +62,7 @@ export async function signUp(
   try {
     user = await app.prisma.user.create({ data: { username, displayName, passwordHash } });
   } catch (error) {
-    if (isUniqueViolation(error)) throw fail.conflict(`The username "${username}" is taken: choose another.`);
+    if (isUniqueViolation(error)) throw usernameTaken(username);
     throw error;
   }
   return { user, token: await startSession(app, user.id, userAgent) };
@@ -76,5 +90,46 @@ export async function updateProfile(app: App, userId: string, input: { displayNa
   const displayName = validDisplayName(input.displayName);
   const user = await app.prisma.user.update({ where: { id: userId }, data: { displayName } }).catch(() => null);
   if (!user) throw fail.unauthenticated('Your account no longer exists.');
+  await app.bus.publishAll(await userUpdated(app.prisma, userId));
+  return user;
+}
+
+/**
+ * Checks the current password (a wrong one counts toward the log-in throttle of the account and the
+ * address, as a failed logIn does), stores the new one and ends every other session of the viewer.
+ */
+export async function changePassword(
+  app: App,
+  viewer: Viewer,
+  input: { currentPassword: string; newPassword: string },
+  clientAddress: string,
+): Promise<User> {
+  const newPassword = validPassword(input.newPassword, 'newPassword');
+  await app.limits.act('accountChanges', viewer.id);
+  const user = await app.prisma.user.findUnique({ where: { id: viewer.id } });
+  if (!user) throw fail.unauthenticated('Your account no longer exists.');
+  const attempt = await app.limits.logInAttempt(user.username, clientAddress);
+  if (!(await verifyPassword(user.passwordHash, input.currentPassword.slice(0, MAX_PASSWORD + 1)))) {
+    throw fail.badInput('The current password is wrong.', 'currentPassword');
+  }
+  await attempt.succeeded();
+  const updated = await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(newPassword) } });
+  await endSessionsOf(app, user.id, viewer.sessionId);
+  return updated;
+}
+
+/** Renames the viewer, with sign-up's rules; the members of their rooms hear a UserUpdated. */
+export async function changeUsername(app: App, userId: string, input: { username: string }): Promise<User> {
+  const username = validUsername(input.username);
+  await app.limits.act('accountChanges', userId);
+  let user: User;
+  try {
+    user = await app.prisma.user.update({ where: { id: userId }, data: { username } });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw usernameTaken(username);
+    if (isRecordMissing(error)) throw fail.unauthenticated('Your account no longer exists.');
+    throw error;
+  }
+  await app.bus.publishAll(await userUpdated(app.prisma, userId));
   return user;
 }
