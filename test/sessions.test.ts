@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { graphql } from './generated/gql.js';
-import { createTestDatabase, usingPostgres, usingRedis, type TestDatabase } from './support/database.js';
-import { startTestServer, TEST_JWT_SECRET, uniqueRedisPrefix, type TestServer } from './support/server.js';
+import { usingPostgres, usingRedis } from './support/database.js';
+import { startTestServer, TEST_JWT_SECRET, startTwoInstances, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { connectSocket } from './support/ws.js';
 
@@ -234,20 +234,13 @@ describe('sessions', () => {
 
 // Two instances on one database and Redis: a session ended on one is refused, and its sockets closed, on the other.
 describe('sessions on several instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
-  let database: TestDatabase;
   let a: TestServer;
   let b: TestServer;
+  let closeInstances: () => Promise<void>;
   before(async () => {
-    database = await createTestDatabase();
-    const redisPrefix = uniqueRedisPrefix();
-    a = await startTestServer({ database, redisPrefix });
-    b = await startTestServer({ database, redisPrefix });
+    ({ a, b, close: closeInstances } = await startTwoInstances());
   });
-  after(async () => {
-    await a.close();
-    await b.close();
-    await database.drop();
-  });
+  after(() => closeInstances());
 
   it('ends a session everywhere', async () => {
     const user = await createUser(a, 'roamer');

@@ -72,6 +72,8 @@ export const topics = {
   user: (userId: string): Topic<RoomEventPayload> => `user:${userId}`,
   /** One user's presence changes. */
   presence: (userId: string): Topic<PresencePayload> => `presence:${userId}`,
+  /** A user's blocks changed: each instance forgets its copy of their list. */
+  blocksChanged: (): Topic<{ userId: string }> => 'blocks:changed',
   /** Ended sessions, of every user: each instance listens once. */
   sessionsEnded: (): Topic<SessionsEndedPayload> => 'sessions:ended',
 };

@@ -16,6 +16,7 @@ import { createLiveStreams } from '../realtime/live-streams.js';
 import { createPresenceTracker } from '../realtime/presence.js';
 import { connectRedis } from '../realtime/redis.js';
 import { createTypingTracker } from '../realtime/typing.js';
+import { createBlockCache } from '../users/block-cache.js';
 import { createSessionCache } from '../users/session-cache.js';
 import { createTokenService } from '../users/tokens.js';
 import { createDrain } from './drain.js';
@@ -75,6 +76,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const metrics = createMetrics(config.metrics.enabled);
   const sessions = await createSessionCache({ prisma: db.prisma, bus, logger });
+  const blocks = await createBlockCache({ prisma: db.prisma, bus });
   const app: App = {
     config,
     logger,
@@ -87,6 +89,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     typing,
     tokens: createTokenService(config.jwtSecret, sessions),
     sessions,
+    blocks,
     limits: createRateLimits(config.rateLimits, redis, metrics.rateLimitRefused),
     connections: createConnectionLimits(config.rateLimits, metrics.rateLimitRefused),
     appender: createMessageAppender(db.prisma, (messages) => {
@@ -134,6 +137,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await presence.close();
       await typing.close();
       sessions.close();
+      blocks.close();
       await bus.close();
       await redis?.quit();
       await db.close();

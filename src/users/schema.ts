@@ -1,6 +1,7 @@
 import { builder } from '../builder.js';
 import { signedInViewer, viewerId } from '../context.js';
 import { parseId } from '../ids.js';
+import * as blocks from './blocks.js';
 import * as users from './service.js';
 
 export const PresenceStatus = builder.enumType('PresenceStatus', { values: ['ONLINE', 'OFFLINE'] as const });
@@ -21,12 +22,29 @@ export const Presence = builder.objectRef<PresenceShape>('Presence').implement({
   }),
 });
 
+export const DirectMessagePolicy = builder.enumType('DirectMessagePolicy', {
+  description: 'Who may open a direct room with a user (an existing one stays open, unless one of the two blocks the other).',
+  values: {
+    EVERYONE: { description: 'Anyone who has not been blocked.' },
+    SHARED_ROOMS: { description: 'Only users who share a room with them.' },
+    NOBODY: { description: 'No one.' },
+  } as const,
+});
+
 export const User = builder.prismaNode('User', {
   id: { field: 'id' },
   fields: (t) => ({
     username: t.exposeString('username'),
     displayName: t.exposeString('displayName'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    directMessages: t.field({
+      type: DirectMessagePolicy,
+      nullable: true,
+      description: 'Who may open a direct room with this user: shown to the user themselves only, null for anyone else.',
+      select: { directMessages: true },
+      extensions: { viewerDependent: true },
+      resolve: (user, _args, context) => (user.id === context.viewer?.id ? user.directMessages : null),
+    }),
     presence: t.field({
       type: Presence,
       select: { lastSeenAt: true },
@@ -101,6 +119,20 @@ builder.queryFields((t) => ({
       });
     },
   }, { name: 'UserConnection' }, { name: 'UserEdge' }),
+  blockedUsers: t.prismaConnection(
+    {
+      type: 'User',
+      cursor: 'username',
+      maxSize: 100,
+      defaultSize: 20,
+      authScopes: { authenticated: true },
+      description: 'The users the viewer has blocked, by username.',
+      resolve: (query, _root, _args, context) =>
+        context.app.prisma.user.findMany({ ...query, where: { blockedBy: { some: { blockerId: viewerId(context) } } } }),
+    },
+    { name: 'BlockedUserConnection' },
+    { name: 'BlockedUserEdge' },
+  ),
 }));
 
 builder.mutationFields((t) => ({
@@ -117,7 +149,11 @@ builder.mutationFields((t) => ({
   updateProfile: t.prismaField({
     type: 'User',
     authScopes: { authenticated: true },
-    args: { displayName: t.arg.string({ required: true }) },
+    description: "Changes the viewer's display name and/or who may open direct rooms with them; what is null or absent is kept.",
+    args: {
+      displayName: t.arg.string({ description: "Shown with the viewer's messages; the members of their rooms receive a UserUpdated event." }),
+      directMessages: t.arg({ type: DirectMessagePolicy }),
+    },
     resolve: async (query, _root, args, context) => {
       const user = await users.updateProfile(context.app, viewerId(context), args);
       return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
@@ -132,6 +168,29 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, context) => {
       const user = await users.changePassword(context.app, signedInViewer(context), args, context.clientAddress);
       return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
+    },
+  }),
+  blockUser: t.prismaField({
+    type: 'User',
+    authScopes: { authenticated: true },
+    description:
+      "Blocks a user: no direct messages between the two of you, either way, and their messages in shared group rooms are marked (Message.authorBlockedByMe). They are not told. Blocking twice is the same as once.",
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, context) => {
+      const userId = parseId('User', args.userId, 'userId');
+      await blocks.blockUser(context.app, viewerId(context), userId);
+      return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: userId } });
+    },
+  }),
+  unblockUser: t.prismaField({
+    type: 'User',
+    authScopes: { authenticated: true },
+    description: 'Lifts a block of blockUser; a user who is not blocked stays so.',
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, context) => {
+      const userId = parseId('User', args.userId, 'userId');
+      await blocks.unblockUser(context.app, viewerId(context), userId);
+      return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: userId } });
     },
   }),
   changeUsername: t.prismaField({

@@ -1,7 +1,7 @@
 import type { App } from '../app.js';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
-import type { User } from '../generated/prisma/client.js';
+import type { DirectMessagePolicy, User } from '../generated/prisma/client.js';
 import { userUpdated } from './events.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import { endSessionsOf, startSession } from './sessions.js';
@@ -86,11 +86,20 @@ export async function logIn(
   return { user, token: await startSession(app, user.id, userAgent) };
 }
 
-export async function updateProfile(app: App, userId: string, input: { displayName: string }): Promise<User> {
-  const displayName = validDisplayName(input.displayName);
-  const user = await app.prisma.user.update({ where: { id: userId }, data: { displayName } }).catch(() => null);
+/** Changes what is given (null or absent keeps it); a new display name is announced with UserUpdated. */
+export async function updateProfile(
+  app: App,
+  userId: string,
+  input: { displayName?: string | null; directMessages?: DirectMessagePolicy | null },
+): Promise<User> {
+  if (input.displayName == null && input.directMessages == null) {
+    throw fail.badInput('Give displayName, directMessages, or both.', 'displayName');
+  }
+  const displayName = input.displayName == null ? undefined : validDisplayName(input.displayName);
+  const directMessages = input.directMessages ?? undefined;
+  const user = await app.prisma.user.update({ where: { id: userId }, data: { displayName, directMessages } }).catch(() => null);
   if (!user) throw fail.unauthenticated('Your account no longer exists.');
-  await app.bus.publishAll(await userUpdated(app.prisma, userId));
+  if (displayName !== undefined) await app.bus.publishAll(await userUpdated(app.prisma, userId));
   return user;
 }
 

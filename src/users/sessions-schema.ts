@@ -17,6 +17,7 @@ builder.prismaObject('Session', {
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When its token expires (TOKEN_TTL after it started).' }),
     current: t.boolean({
       description: 'Whether this is the session of the token this request was made with.',
+      extensions: { viewerDependent: true },
       resolve: (session, _args, context) => session.id === context.viewer?.sessionId,
     }),
   }),
