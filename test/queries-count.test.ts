@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import type { ResultOf } from '@graphql-typed-document-node/core';
 import { after, before, describe, it } from 'node:test';
 import { graphql } from './generated/gql.js';
 import { send } from './support/chat.js';
 import { rawId, roomWithCast } from './support/rooms.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
-import { connectSocket, subscribeReady, type SocketClient } from './support/ws.js';
+import { waitFor } from './support/wait.js';
+import { connectSocket, subscribeReady, type SocketClient, type Subscription } from './support/ws.js';
 
 const MsgCostRoomList = graphql(`
   query MsgCostRoomList($first: Int!) {
@@ -201,7 +203,11 @@ describe('SQL queries per request', () => {
         const socket = await connectSocket(api.wsUrl, listener.token);
         sockets.push(socket);
       }
-      const streams = await Promise.all(sockets.map((socket) => subscribeReady(api.server.app.bus, socket, MsgCostLive, { roomId })));
+      const { bus } = api.server.app;
+      const listening = bus.activeSubscriptions();
+      // One at a time: subscribeReady counts the bus's listeners, which concurrent subscribes would share.
+      const streams: Subscription<ResultOf<typeof MsgCostLive>>[] = [];
+      for (const socket of sockets) streams.push(await subscribeReady(bus, socket, MsgCostLive, { roomId }));
       const sendAndReceive = async (body: string, { afterGap = false } = {}) => {
         const missed = afterGap ? await storeUnpublished() : null;
         const { seq } = await send(api, viewer, roomId, body);
@@ -216,6 +222,8 @@ describe('SQL queries per request', () => {
       // Gaps are filled by one query for all subscribers.
       const afterGap = await statementsOf(() => sendAndReceive(`after a gap, to ${subscriberCount}`, { afterGap: true }));
       for (const stream of streams) stream.unsubscribe();
+      // The next round counts listeners from here, so these must be gone first.
+      await waitFor(() => bus.activeSubscriptions() === listening, 'the streams to stop listening');
       return { statements, afterGap };
     };
     /** Stores a message as a send would, but publishes nothing: the live streams will see a gap. */
