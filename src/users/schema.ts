@@ -170,6 +170,16 @@ builder.mutationFields((t) => ({
       return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
     },
   }),
+  deleteAccount: t.boolean({
+    authScopes: { authenticated: true },
+    description:
+      "Deletes the viewer's account, once password confirms it (a wrong one is BAD_USER_INPUT and counts toward the log-in throttle): every session ends, the viewer leaves every group room (an OWNER's room passes to its successor) and their direct rooms are deleted (the other member receives RoomDeleted). Messages in group rooms stay, with a null author. Always true.",
+    args: { password: t.arg.string({ required: true }) },
+    resolve: async (_root, args, context) => {
+      await users.deleteAccount(context.app, signedInViewer(context), args, context.clientAddress);
+      return true;
+    },
+  }),
   blockUser: t.prismaField({
     type: 'User',
     authScopes: { authenticated: true },

@@ -2,6 +2,7 @@ import type { App } from '../app.js';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
 import type { DirectMessagePolicy, User } from '../generated/prisma/client.js';
+import { leaveEveryRoom } from '../rooms/members.js';
 import { userUpdated } from './events.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import { endSessionsOf, startSession } from './sessions.js';
@@ -103,6 +104,15 @@ export async function updateProfile(
   return user;
 }
 
+/** BAD_USER_INPUT unless password is the user's; each check counts as a log-in attempt of the account (limits/rates.ts). */
+async function requirePassword(app: App, user: User, password: string, field: string, clientAddress: string): Promise<void> {
+  const attempt = await app.limits.logInAttempt(user.username, clientAddress);
+  if (!(await verifyPassword(user.passwordHash, password.slice(0, MAX_PASSWORD + 1)))) {
+    throw fail.badInput('Wrong password.', field);
+  }
+  await attempt.succeeded();
+}
+
 /**
  * Checks the current password (a wrong one counts toward the log-in throttle of the account and the
  * address, as a failed logIn does), stores the new one and ends every other session of the viewer.
@@ -117,14 +127,27 @@ export async function changePassword(
   await app.limits.act('accountChanges', viewer.id);
   const user = await app.prisma.user.findUnique({ where: { id: viewer.id } });
   if (!user) throw fail.unauthenticated('Your account no longer exists.');
-  const attempt = await app.limits.logInAttempt(user.username, clientAddress);
-  if (!(await verifyPassword(user.passwordHash, input.currentPassword.slice(0, MAX_PASSWORD + 1)))) {
-    throw fail.badInput('The current password is wrong.', 'currentPassword');
-  }
-  await attempt.succeeded();
+  await requirePassword(app, user, input.currentPassword, 'currentPassword', clientAddress);
   const updated = await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(newPassword) } });
   await endSessionsOf(app, user.id, viewer.sessionId);
   return updated;
+}
+
+/**
+ * Deletes the viewer's account once their password is confirmed (a wrong one counts toward the
+ * log-in throttle): they leave every room (direct rooms are deleted), every session ends, and the
+ * user row goes with their sessions, memberships, bans, blocks and reactions. Their messages in
+ * group rooms stay, with no author (Message.author is null).
+ */
+export async function deleteAccount(app: App, viewer: Viewer, input: { password: string }, clientAddress: string): Promise<void> {
+  await app.limits.act('accountChanges', viewer.id);
+  const user = await app.prisma.user.findUnique({ where: { id: viewer.id } });
+  if (!user) throw fail.unauthenticated('Your account no longer exists.');
+  await requirePassword(app, user, input.password, 'password', clientAddress);
+  await leaveEveryRoom(app, user.id);
+  const sessions = await app.prisma.session.findMany({ where: { userId: user.id }, select: { id: true } });
+  await app.prisma.user.delete({ where: { id: user.id } });
+  await app.sessions.ended(sessions.map((session) => session.id));
 }
 
 /** Renames the viewer, with sign-up's rules; the members of their rooms hear a UserUpdated. */

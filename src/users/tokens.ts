@@ -60,7 +60,7 @@ export function createTokenService(secret: Uint8Array, sessions: SessionCache): 
         throw fail.tokenExpired();
       }
       const live = sessions.isLive(viewer.sessionId, viewer.id);
-      if (!(live === true || (live !== false && (await live)))) {
+      if (!(typeof live === 'boolean' ? live : await live)) {
         verified.delete(token);
         throw fail.sessionEnded();
       }
