@@ -17,6 +17,7 @@ import { createPresenceTracker } from '../realtime/presence.js';
 import { connectRedis } from '../realtime/redis.js';
 import { createTypingTracker } from '../realtime/typing.js';
 import { createBlockCache } from '../users/block-cache.js';
+import { createIdTokenVerifier } from '../users/id-tokens.js';
 import { createSessionCache } from '../users/session-cache.js';
 import { createTokenService } from '../users/tokens.js';
 import { createDrain } from './drain.js';
@@ -88,6 +89,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     presence,
     typing,
     tokens: createTokenService(config.jwtSecret, sessions),
+    idTokens: config.oidc ? createIdTokenVerifier(config.oidc) : null,
     sessions,
     blocks,
     limits: createRateLimits(config.rateLimits, redis, metrics.rateLimitRefused),

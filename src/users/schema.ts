@@ -146,6 +146,13 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: LogInInput, required: true }) },
     resolve: (_root, args, context) => users.logIn(context.app, args.input, context.clientAddress, context.userAgent),
   }),
+  logInWithIdToken: t.field({
+    type: AuthPayload,
+    description:
+      "Signs in with an OpenID Connect ID token of the server's identity provider (OIDC_ISSUER, for the client OIDC_CLIENT_ID). The first sign-in of an (issuer, sub) makes its account. A token that does not verify (signature, issuer, audience, expiry) is UNAUTHENTICATED, saying why.",
+    args: { idToken: t.arg.string({ required: true }) },
+    resolve: (_root, args, context) => users.logInWithIdToken(context.app, args.idToken, context.clientAddress, context.userAgent),
+  }),
   updateProfile: t.prismaField({
     type: 'User',
     authScopes: { authenticated: true },

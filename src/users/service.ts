@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { App } from '../app.js';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
@@ -6,6 +7,7 @@ import { leaveEveryRoom } from '../rooms/members.js';
 import { userUpdated } from './events.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import { endSessionsOf, startSession } from './sessions.js';
+import type { IdTokenClaims } from './id-tokens.js';
 import type { Viewer } from './tokens.js';
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
@@ -80,11 +82,66 @@ export async function logIn(
   const attempt = await app.limits.logInAttempt(username, clientAddress);
   const user = await app.prisma.user.findUnique({ where: { username } });
   const password = input.password.slice(0, MAX_PASSWORD + 1);
-  // Verify against a decoy when there is no such user: same answer, same time.
+  // Verify against a decoy when there is no such user (or it has no password): same answer, same time.
   const matches = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
-  if (!user || !matches) throw fail.badCredentials();
+  if (!user?.passwordHash || !matches) throw fail.badCredentials();
   await attempt.succeeded();
   return { user, token: await startSession(app, user.id, userAgent) };
+}
+
+/**
+ * Signs in with an ID token of the configured identity provider. The account is the one of the
+ * token's (issuer, sub), made at the first sign-in with a username derived from preferred_username or
+ * the email's local part (a suffix makes it unique); it is never joined to an existing account, even
+ * one with the same email or name.
+ */
+export async function logInWithIdToken(app: App, idToken: string, clientAddress: string, userAgent: string | null): Promise<AuthResult> {
+  if (!app.idTokens) throw fail.unauthenticated('This server has no identity provider: sign in with a username and password.');
+  const claims = await app.idTokens.verify(idToken);
+  const key = { issuer_subject: { issuer: claims.issuer, subject: claims.subject } };
+  const known = await app.prisma.identity.findUnique({ where: key, include: { user: true } });
+  const user = known?.user ?? (await createIdentityUser(app, claims, clientAddress));
+  return { user, token: await startSession(app, user.id, userAgent) };
+}
+
+/** Attempts at a free username before giving up (each after the first adds a random suffix). */
+const USERNAME_ATTEMPTS = 5;
+
+async function createIdentityUser(app: App, claims: IdTokenClaims, clientAddress: string): Promise<User> {
+  await app.limits.signUp(clientAddress);
+  const base = usernameFrom(claims.preferredUsername ?? claims.email?.split('@')[0] ?? 'user');
+  const displayName = validDisplayNameOr(claims.name, base);
+  for (let attempt = 0; attempt < USERNAME_ATTEMPTS; attempt++) {
+    const username = attempt === 0 ? base : `${base.slice(0, 32 - 5)}_${randomBytes(2).toString('hex')}`;
+    try {
+      return await app.prisma.user.create({
+        data: { username, displayName, identities: { create: { issuer: claims.issuer, subject: claims.subject } } },
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      // The same person signing in twice at once: the other sign-in made the account.
+      const made = await app.prisma.identity.findUnique({
+        where: { issuer_subject: { issuer: claims.issuer, subject: claims.subject } },
+        include: { user: true },
+      });
+      if (made) return made.user;
+    }
+  }
+  throw fail.conflict('No free username could be found for this account: try again.');
+}
+
+/** A username of sign-up's alphabet and length from a provider's name for the user. */
+function usernameFrom(name: string): string {
+  const cleaned = normalizeUsername(name).replace(/[^a-z0-9_.-]+/g, '_').slice(0, 32);
+  return cleaned.length >= 3 ? cleaned : `${cleaned}_user`;
+}
+
+function validDisplayNameOr(name: string | null, fallback: string): string {
+  try {
+    return validDisplayName(name ?? fallback);
+  } catch {
+    return fallback;
+  }
 }
 
 /** Changes what is given (null or absent keeps it); a new display name is announced with UserUpdated. */
@@ -106,6 +163,7 @@ export async function updateProfile(
 
 /** BAD_USER_INPUT unless password is the user's; each check counts as a log-in attempt of the account (limits/rates.ts). */
 async function requirePassword(app: App, user: User, password: string, field: string, clientAddress: string): Promise<void> {
+  if (!user.passwordHash) throw fail.badInput('This account has no password: it signs in with its identity provider.', field);
   const attempt = await app.limits.logInAttempt(user.username, clientAddress);
   if (!(await verifyPassword(user.passwordHash, password.slice(0, MAX_PASSWORD + 1)))) {
     throw fail.badInput('Wrong password.', field);
