@@ -30,6 +30,12 @@ const IdpMe = graphql(`
   }
 `);
 
+const IdpDeleteAccount = graphql(`
+  mutation IdpDeleteAccount($password: String, $idToken: String) {
+    deleteAccount(password: $password, idToken: $idToken)
+  }
+`);
+
 const IdpLogIn = graphql(`
   mutation IdpLogIn($input: LogInInput!) {
     logIn(input: $input) {
@@ -59,13 +65,13 @@ async function startIssuer() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const sign = (claims: Record<string, unknown>, options: { key?: CryptoKey; kid?: string; expiresIn?: string | number } = {}) =>
+  const sign = (claims: Record<string, unknown>, options: { key?: CryptoKey; kid?: string; expiresIn?: string | number; issuedAt?: number } = {}) =>
     new SignJWT({ ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'key-1' })
       .setIssuer((claims.iss as string | undefined) ?? url)
       .setAudience((claims.aud as string | undefined) ?? CLIENT_ID)
       .setSubject((claims.sub as string | undefined) ?? 'subject-1')
-      .setIssuedAt()
+      .setIssuedAt(options.issuedAt)
       .setExpirationTime(options.expiresIn ?? '5m')
       .sign(options.key ?? signing.privateKey);
   return {
@@ -166,6 +172,33 @@ describe('signing in with an identity provider (OpenID Connect)', () => {
       assert.match(result.errors?.[0]?.message ?? '', reason, label);
       assert.equal(result.data, null, label);
     }
+  });
+
+  it('deletes a provider account with a fresh ID token of its own', async () => {
+    const sub = `deleting-${uniqueName()}`;
+    const signedIn = await api.ok(LogInWithIdToken, { idToken: await issuer.sign({ sub }) });
+    const token = signedIn.logInWithIdToken.token;
+    const attempts: [string, { password?: string; idToken?: string }, string][] = [
+      ['a password it does not have', { password: 'correct horse battery' }, 'BAD_USER_INPUT'],
+      ['neither', {}, 'BAD_USER_INPUT'],
+      ["another subject's token", { idToken: await issuer.sign({ sub: 'someone-else' }) }, 'FORBIDDEN'],
+      ['a stale token', { idToken: await issuer.sign({ sub }, { issuedAt: Math.floor(Date.now() / 1000) - 600 }) }, 'BAD_USER_INPUT'],
+      ['a token that does not verify', { idToken: await issuer.sign({ sub, aud: 'someone-else' }) }, 'UNAUTHENTICATED'],
+    ];
+    for (const [label, variables, code] of attempts) {
+      assert.equal(codeOf(await api.request(IdpDeleteAccount, variables, token)), code, label);
+    }
+    const socket = await connectSocket(api.wsUrl, token);
+    try {
+      const result = await socket.execute(IdpDeleteAccount, { idToken: await issuer.sign({ sub }) }).catch(() => null);
+      if (result) assert.equal(result.data?.deleteAccount, true);
+      assert.equal((await socket.closed).code, 4403);
+    } finally {
+      await socket.dispose();
+    }
+    // The next sign-in of that subject makes a new account.
+    const again = await api.ok(LogInWithIdToken, { idToken: await issuer.sign({ sub }) });
+    assert.notEqual(again.logInWithIdToken.user.id, signedIn.logInWithIdToken.user.id);
   });
 
   it('over graphql-ws', async () => {

@@ -6,6 +6,8 @@ import { fail } from '../errors.js';
 export interface IdTokenClaims {
   issuer: string;
   subject: string;
+  /** Unix seconds (iat). */
+  issuedAt: number;
   preferredUsername: string | null;
   email: string | null;
   name: string | null;
@@ -62,6 +64,7 @@ export function createIdTokenVerifier(settings: OidcSettings): IdTokenVerifier {
         return {
           issuer: settings.issuer,
           subject: payload.sub!,
+          issuedAt: payload.iat!,
           preferredUsername: text(payload.preferred_username),
           email: text(payload.email),
           name: text(payload.name),

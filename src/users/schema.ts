@@ -180,8 +180,8 @@ builder.mutationFields((t) => ({
   deleteAccount: t.boolean({
     authScopes: { authenticated: true },
     description:
-      "Deletes the viewer's account, once password confirms it (a wrong one is BAD_USER_INPUT and counts toward the log-in throttle): every session ends, the viewer leaves every group room (an OWNER's room passes to its successor) and their direct rooms are deleted (the other member receives RoomDeleted). Messages in group rooms stay, with a null author. Always true.",
-    args: { password: t.arg.string({ required: true }) },
+      "Deletes the viewer's account, once confirmed by their password (a wrong one is BAD_USER_INPUT and counts toward the log-in throttle) or, for an account of the identity provider, by an ID token of theirs issued in the last 5 minutes: every session ends, the viewer leaves every group room (an OWNER's room passes to its successor) and their direct rooms are deleted (the other member receives RoomDeleted). Messages in group rooms stay, with a null author. Always true.",
+    args: { password: t.arg.string(), idToken: t.arg.string() },
     resolve: async (_root, args, context) => {
       await users.deleteAccount(context.app, signedInViewer(context), args, context.clientAddress);
       return true;

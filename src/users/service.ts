@@ -197,15 +197,38 @@ export async function changePassword(
  * user row goes with their sessions, memberships, bans, blocks and reactions. Their messages in
  * group rooms stay, with no author (Message.author is null).
  */
-export async function deleteAccount(app: App, viewer: Viewer, input: { password: string }, clientAddress: string): Promise<void> {
+export async function deleteAccount(
+  app: App,
+  viewer: Viewer,
+  input: { password?: string | null; idToken?: string | null },
+  clientAddress: string,
+): Promise<void> {
+  if ((input.password == null) === (input.idToken == null)) {
+    throw fail.badInput('Confirm with your password, or with a fresh ID token of your identity provider (one of the two).', 'password');
+  }
   await app.limits.act('accountChanges', viewer.id);
   const user = await app.prisma.user.findUnique({ where: { id: viewer.id } });
   if (!user) throw fail.unauthenticated('Your account no longer exists.');
-  await requirePassword(app, user, input.password, 'password', clientAddress);
+  if (input.password != null) await requirePassword(app, user, input.password, 'password', clientAddress);
+  else await requireFreshIdToken(app, user.id, input.idToken!);
   await leaveEveryRoom(app, user.id);
   const sessions = await app.prisma.session.findMany({ where: { userId: user.id }, select: { id: true } });
   await app.prisma.user.delete({ where: { id: user.id } });
   await app.sessions.ended(sessions.map((session) => session.id));
+}
+
+/** An ID token proves a deletion only when just issued: a token lying around since the last sign-in does not. */
+const FRESH_ID_TOKEN_SECONDS = 5 * 60;
+
+/** The ID token must verify, be one of the user's identities, and have been issued in the last few minutes. */
+async function requireFreshIdToken(app: App, userId: string, idToken: string): Promise<void> {
+  if (!app.idTokens) throw fail.badInput('This server has no identity provider: confirm with your password.', 'idToken');
+  const claims = await app.idTokens.verify(idToken);
+  const identity = await app.prisma.identity.findUnique({ where: { issuer_subject: { issuer: claims.issuer, subject: claims.subject } } });
+  if (identity?.userId !== userId) throw fail.forbidden('That ID token is not of this account.');
+  if (claims.issuedAt < Date.now() / 1000 - FRESH_ID_TOKEN_SECONDS) {
+    throw fail.badInput(`The ID token must be at most ${FRESH_ID_TOKEN_SECONDS / 60} minutes old: sign in at your provider again.`, 'idToken');
+  }
 }
 
 /** Renames the viewer, with sign-up's rules; the members of their rooms hear a UserUpdated. */
