@@ -3,7 +3,7 @@ import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { connectRedis } from './redis.js';
+import { closeRedis, connectRedis } from './redis.js';
 import type { Outgoing, Topic } from './topics.js';
 
 /** Typed publish/subscribe over topics: in-process by default, Redis when several instances share work. */
@@ -68,9 +68,7 @@ export function createEventBus(options: { redis: Redis | null; url: string | nul
         await Promise.all([publisher.ping(), subscriber.ping()]);
       },
       // The publisher is the app's shared client: whoever created it closes it.
-      close: async () => {
-        await subscriber.quit();
-      },
+      close: () => closeRedis(subscriber),
       onReconnect: (listener) => {
         reconnectListeners.add(listener);
         return () => reconnectListeners.delete(listener);

@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
 import { ErrorCode, isContractCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { asUnavailable, isOutage } from './outages.js';
 
 const rootCause = (error: unknown): unknown => {
   let cause = error;
@@ -24,13 +25,15 @@ export function logInternalErrors(log: Logger, errors: readonly unknown[]): void
       if (logged.has(cause)) continue;
       logged.add(cause);
     }
-    log.error({ err: cause, path: error instanceof GraphQLError ? error.path : undefined }, 'internal error');
+    const path = error instanceof GraphQLError ? error.path : undefined;
+    log.error({ err: cause, path }, isOutage(cause) ? 'dependency unavailable' : 'internal error');
   }
 }
 
 /**
  * Errors a client caused (ours, and graphql-js's parse, validation and variable errors) reach the
- * client with a contract code; anything else is masked, and logged unless its request logged it.
+ * client with a contract code; a dependency outage becomes UNAVAILABLE (retry later); anything else
+ * is masked. Both are logged unless their request logged them.
  */
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
@@ -39,6 +42,7 @@ export function createMaskError(logger: Logger) {
       return withCode(error, ErrorCode.BAD_USER_INPUT);
     }
     logInternalErrors(logger, [error]);
+    if (isOutage(error)) return asUnavailable(error);
     return yogaMaskError(error, message, false);
   };
 }

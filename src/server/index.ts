@@ -14,7 +14,7 @@ import { messageAdded } from '../messages/events.js';
 import { createEventBus } from '../realtime/bus.js';
 import { createLiveStreams } from '../realtime/live-streams.js';
 import { createPresenceTracker } from '../realtime/presence.js';
-import { connectRedis } from '../realtime/redis.js';
+import { closeRedis, connectRedis } from '../realtime/redis.js';
 import { createTypingTracker } from '../realtime/typing.js';
 import { createBlockCache } from '../users/block-cache.js';
 import { createIdTokenVerifier } from '../users/id-tokens.js';
@@ -141,7 +141,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       sessions.close();
       blocks.close();
       await bus.close();
-      await redis?.quit();
+      if (redis) await closeRedis(redis);
       await db.close();
     })());
 

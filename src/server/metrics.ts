@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import { ErrorCode, isContractCode } from '../errors.js';
 import type { SubscriptionField } from '../realtime/live-streams.js';
+import { isOutage } from './outages.js';
 
 /** Upper bounds (ms) of the send → delivery latency buckets. */
 const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
@@ -77,11 +78,13 @@ export function operationKind(document: DocumentNode, operationName?: string | n
   return { type: operation.operation, field, name: operation.name?.value ?? field };
 }
 
-/** OK, or the contract code of the first error (anything else is an internal error). */
+/** OK, or the contract code of the first error (an outage is UNAVAILABLE, anything else an internal error). */
 export function outcomeOf(result: ExecutionResult | { errors?: readonly GraphQLError[] }): string {
   const code = result.errors?.[0]?.extensions?.code;
   if (!result.errors?.length) return 'OK';
-  return isContractCode(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR;
+  if (isContractCode(code)) return code;
+  // Counted before masking: an outage is answered UNAVAILABLE (server/errors.ts).
+  return isOutage(result.errors[0]) ? ErrorCode.UNAVAILABLE : ErrorCode.INTERNAL_SERVER_ERROR;
 }
 
 /** The routes HTTP metrics distinguish (the label's values stay bounded). */

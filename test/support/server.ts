@@ -18,6 +18,8 @@ export interface GraphQLErrorJson {
 
 export interface GraphQLResponse<Data> {
   status: number;
+  /** The HTTP response's headers (Retry-After, say), when it came over HTTP. */
+  headers?: Headers;
   data?: Data | null;
   errors?: GraphQLErrorJson[];
 }
@@ -117,7 +119,7 @@ export function httpClient(url: string): Pick<TestServer, 'request' | 'ok'> {
       body: JSON.stringify({ query: print(document), variables: variables ?? {} }),
     });
     const body = (await response.json()) as { data?: never; errors?: GraphQLErrorJson[] };
-    return { status: response.status, data: body.data, errors: body.errors };
+    return { status: response.status, headers: response.headers, data: body.data, errors: body.errors };
   };
   return {
     request,
