@@ -35,18 +35,18 @@ export async function createSessionCache(options: { prisma: PrismaClient; bus: E
   const lookups = new Map<string, Promise<boolean>>();
   const listeners = new Set<(sessionIds: readonly string[]) => void>();
 
-  const remember = <K>(collection: { size: number; keys(): IterableIterator<K>; delete(key: K): boolean }) => {
+  const makeRoom = <K>(collection: { size: number; keys(): IterableIterator<K>; delete(key: K): boolean }) => {
     if (collection.size >= REMEMBERED_SESSIONS) collection.delete(collection.keys().next().value as K);
   };
   const markLive = (sessionId: string, userId: string, touchedAt: number) => {
-    remember(live);
+    makeRoom(live);
     live.set(sessionId, { userId, touchedAt });
   };
   const forget = (sessionIds: readonly string[]) => {
     for (const id of sessionIds) {
       live.delete(id);
       if (!ended.has(id)) {
-        remember(ended);
+        makeRoom(ended);
         ended.add(id);
       }
     }
