@@ -59,6 +59,8 @@ export interface Limits {
   maxCost: number;
   maxMessageLength: number;
   maxPayloadBytes: number;
+  /** Levels of objects and arrays a message payload may nest. */
+  maxPayloadDepth: number;
 }
 
 /** At most `points` actions within a window of `seconds` (a fixed window, from the first action). */
@@ -166,6 +168,7 @@ const envSchema = z.object({
   MAX_COST: positiveInt.default(20000),
   MAX_MESSAGE_LENGTH: positiveInt.default(4000),
   MAX_PAYLOAD_BYTES: positiveInt.default(16 * 1024),
+  MAX_PAYLOAD_DEPTH: positiveInt.default(32),
   // Abuse limits: generous for a person, tight for a script (README, Configuration).
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   LOGIN_FAILURES_PER_ACCOUNT: rate.prefault('10/1h'),
@@ -196,6 +199,14 @@ export function loadConfig(env: Env = process.env): Config {
   const e = parsed.data;
   if (Boolean(e.OIDC_ISSUER) !== Boolean(e.OIDC_CLIENT_ID)) {
     throw new ConfigError('Invalid configuration:\n  OIDC_ISSUER and OIDC_CLIENT_ID: set both, or neither');
+  }
+  // Instances sharing a database or a Redis are meant to run side by side: each would generate a
+  // secret of its own, and refuse the tokens of the others.
+  const shared = (['DATABASE_URL', 'REDIS_URL'] as const).filter((name) => e[name]);
+  if (shared.length > 0 && !e.JWT_SECRET) {
+    throw new ConfigError(
+      `Invalid configuration:\n  JWT_SECRET: required when ${shared.join(' and ')} ${shared.length > 1 ? 'are' : 'is'} set, so that every instance signs and accepts the same tokens`,
+    );
   }
   const dataDir = resolve(e.DATA_DIR);
   return {
@@ -231,6 +242,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxCost: e.MAX_COST,
       maxMessageLength: e.MAX_MESSAGE_LENGTH,
       maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
+      maxPayloadDepth: e.MAX_PAYLOAD_DEPTH,
     },
     rateLimits: {
       enabled: e.RATE_LIMITS === 'on',

@@ -28,6 +28,8 @@ export interface Loaders extends MessageLoaders {
   isMember: DataLoader<string, boolean>;
   /** Whether a user has an open connection, batched per request. */
   online: DataLoader<string, boolean>;
+  /** Whether the viewer is this user or shares a room with them (who may see their presence), batched per request. */
+  sharesRoom: DataLoader<string, boolean>;
 }
 
 export function createContext(app: App, viewer: Viewer | null, clientAddress: string, log: Logger, userAgent: string | null = null): Context {
@@ -60,6 +62,7 @@ function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): 
   let membership: Loaders['membership'] | undefined;
   let isMember: Loaders['isMember'] | undefined;
   let online: Loaders['online'] | undefined;
+  let sharesRoom: Loaders['sharesRoom'] | undefined;
   let messages: MessageLoaders | undefined;
   return {
     get membership() {
@@ -84,6 +87,19 @@ function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): 
       return (online ??= new DataLoader(async (userIds) => {
         const found = await app.presence.online(userIds);
         return userIds.map((id) => found.has(id));
+      }));
+    },
+    get sharesRoom() {
+      return (sharesRoom ??= new DataLoader(async (userIds) => {
+        if (!viewer) return userIds.map(() => false);
+        const others = userIds.filter((id) => id !== viewer.id);
+        const rows = others.length === 0 ? [] : await app.prisma.roomMember.findMany({
+          where: { userId: { in: others }, room: { members: { some: { userId: viewer.id } } } },
+          select: { userId: true },
+          distinct: ['userId'],
+        });
+        const sharing = new Set([viewer.id, ...rows.map((row) => row.userId)]);
+        return userIds.map((id) => sharing.has(id));
       }));
     },
     get unreadCount() {

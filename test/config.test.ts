@@ -38,6 +38,36 @@ describe('configuration', () => {
     assert.equal(config.redisUrl, 'redis://cache:6379');
   });
 
+  it('refuses to start with a shared database or Redis and no JWT_SECRET, naming the variable', () => {
+    for (const [name, url] of [
+      ['DATABASE_URL', 'postgresql://u@db/parley'],
+      ['REDIS_URL', 'redis://cache:6379'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ [name]: url }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, new RegExp(`JWT_SECRET: required when ${name} is set`));
+          return true;
+        },
+        name,
+      );
+      assert.equal(loadConfig({ [name]: url, JWT_SECRET: 'x'.repeat(32) }).jwtSecret.length, 32);
+    }
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'postgresql://u@db/parley', REDIS_URL: 'redis://cache:6379' }),
+      /JWT_SECRET: required when DATABASE_URL and REDIS_URL are set/,
+    );
+  });
+
+  it('reads the payload limits', () => {
+    const defaults = loadConfig({ JWT_SECRET: 'x'.repeat(32) }).limits;
+    assert.equal(defaults.maxPayloadBytes, 16 * 1024);
+    assert.equal(defaults.maxPayloadDepth, 32);
+    assert.equal(loadConfig({ JWT_SECRET: 'x'.repeat(32), MAX_PAYLOAD_DEPTH: '4' }).limits.maxPayloadDepth, 4);
+    assert.throws(() => loadConfig({ JWT_SECRET: 'x'.repeat(32), MAX_PAYLOAD_DEPTH: '0' }), /MAX_PAYLOAD_DEPTH/);
+  });
+
   it('reads TRUST_PROXY as a number of proxies', () => {
     assert.equal(loadConfig({ JWT_SECRET: 'x'.repeat(32) }).trustedProxies, 0);
     assert.equal(loadConfig({ JWT_SECRET: 'x'.repeat(32), TRUST_PROXY: 'true' }).trustedProxies, 1);

@@ -139,8 +139,15 @@ describe('presence across instances', { skip: !(usingPostgres && usingRedis) && 
     await database.drop();
   });
 
-  it('answers on one instance for a user connected to another', async () => {
+  /** A user who shares a room with the watcher, so the watcher may see their presence. */
+  const roommate = async () => {
     const subject = await createUser(a, 'subject');
+    await createRoomWith(a, watcher, [subject]);
+    return subject;
+  };
+
+  it('answers on one instance for a user connected to another', async () => {
+    const subject = await roommate();
     const socket = await connectSocket(a.wsUrl, subject.token);
     assert.equal((await presenceOf(b, watcher, subject)).status, 'ONLINE');
     await socket.dispose();
@@ -171,7 +178,7 @@ describe('presence across instances', { skip: !(usingPostgres && usingRedis) && 
   });
 
   it('marks the users of an instance that shuts down OFFLINE by the time it has closed', async () => {
-    const subject = await createUser(a, 'subject');
+    const subject = await roommate();
     // The default TTL: its users can only go OFFLINE in time through the graceful close.
     const c = await startTestServer({ database, redisPrefix });
     await connectSocket(c.wsUrl, subject.token);

@@ -89,6 +89,22 @@ const MsgCostHistory = graphql(`
   }
 `);
 
+const MsgCostUsers = graphql(`
+  query MsgCostUsers($first: Int!) {
+    users(first: $first) {
+      edges {
+        node {
+          username
+          presence {
+            status
+            lastSeenAt
+          }
+        }
+      }
+    }
+  }
+`);
+
 const MsgCostReply = graphql(`
   mutation MsgCostReply($input: SendMessageInput!) {
     sendMessage(input: $input) {
@@ -190,6 +206,19 @@ describe('SQL queries per request', () => {
     const forHundred = await statementsOf(history(100));
     assert.equal(forHundred, forTen, 'no statement per message');
     assert.ok(forHundred <= 10, `${forHundred} statements`);
+  });
+
+  it('lists users with their presence (real or hidden) in a constant number of queries', async () => {
+    // Some users share a room with the viewer, some (the strangers) don't: presence differs, the cost must not.
+    const strangers = [await createUser(api, 'stranger'), await createUser(api, 'stranger')];
+    await roomWithCast(api, { owner: viewer, members: others, name: 'acquaintances' });
+    const list = (first: number) => () => api.ok(MsgCostUsers, { first }, viewer.token);
+    const everyone = (await list(100)()).users.edges;
+    assert.ok(everyone.length >= 6 && strangers.every((stranger) => everyone.some(({ node }) => node.username === stranger.username)));
+    const forTwo = await statementsOf(list(2));
+    const forAll = await statementsOf(list(100));
+    assert.equal(forAll, forTwo, 'no statement per user');
+    assert.ok(forAll <= 3, `${forAll} statements`);
   });
 
   it('fans a message out to many subscribers without a statement per subscriber', async () => {

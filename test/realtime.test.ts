@@ -396,12 +396,14 @@ describe('subscriptions', () => {
     const redisChannels = async () => (redis ? (await redis.pubsub('CHANNELS', `${config.redisPrefix}*`)).length : 0);
     const baseline = api.server.app.bus.activeSubscriptions();
     const baselineChannels = await redisChannels();
+    let lastSeq = 0;
     for (let cycle = 0; cycle < 1000; cycle++) {
-      const live = bobSocket.subscribe(LiveMessages, { roomId });
+      // From lastSeq: the message sent below arrives whether the stream listens before or after it is stored.
+      const live = bobSocket.subscribe(LiveMessages, { roomId, afterSeq: lastSeq });
       const mine = bobSocket.subscribe(LiveMyEvents, {});
       if (cycle % 100 === 0) {
-        await send(api, alice, roomId, `cycle ${cycle}`);
-        await live.next();
+        ({ seq: lastSeq } = await send(api, alice, roomId, `cycle ${cycle}`));
+        assert.equal((await live.next()).data?.messageAdded.seq, lastSeq);
       }
       live.unsubscribe();
       mine.unsubscribe();

@@ -9,12 +9,13 @@ export interface MessageContext {
 /**
  * Decides which structured payloads the server accepts: the hook for custom message formats
  * (polls, cards, attachments...). The server has already checked that the payload is a plain
- * JSON object within config.limits.maxPayloadBytes.
+ * JSON object within config.limits.maxPayloadBytes and maxPayloadDepth, and holds no text PostgreSQL
+ * cannot store.
  */
 export interface MessageChecker {
   /** Null when the payload is acceptable, else a sentence telling the sender what to fix. */
   checkPayload(payload: JsonObject, message: MessageContext): Promise<string | null> | string | null;
 }
 
-/** The default: any plain JSON object within the size limit. */
+/** The default: any plain JSON object within the size and depth limits. */
 export const acceptAnyPayload: MessageChecker = { checkPayload: () => null };

@@ -1,8 +1,8 @@
 import type { App } from '../app.js';
 import { fail } from '../errors.js';
 import { Prisma, type Message, type RoomMember } from '../generated/prisma/client.js';
-import { memberRoom, requireMember } from '../rooms/access.js';
-import { requireManager } from '../rooms/permissions.js';
+import { memberKey, memberRoom, requireMember } from '../rooms/access.js';
+import { requireManager, requireOutranks } from '../rooms/permissions.js';
 import { requireMayMessageIn } from '../users/blocks.js';
 import { lockLiveMessage, memberMessage } from './access.js';
 import { messageUpdated, readReceipt } from './events.js';
@@ -98,10 +98,19 @@ export async function editMessage(app: App, userId: string, messageId: string, b
   return message;
 }
 
-/** Keeps the message (and its seq) in history, without content or reactions. */
+/**
+ * Keeps the message (and its seq) in history, without content or reactions. Authors delete their
+ * own; a manager deletes others' by the rank rule of removeMember (an author who left ranks below everyone).
+ */
 export async function deleteMessage(app: App, userId: string, messageId: string): Promise<Message> {
   const { message, member } = await memberMessage(app.prisma, messageId, userId);
-  if (message.authorId !== userId) requireManager(member, "delete other members' messages");
+  if (message.authorId !== userId) {
+    requireManager(member, "delete other members' messages");
+    const author = message.authorId
+      ? await app.prisma.roomMember.findUnique({ where: memberKey(message.roomId, message.authorId) })
+      : null;
+    requireOutranks(member, author, 'delete the messages of');
+  }
   const [{ count }] = await app.prisma.$transaction([
     app.prisma.message.updateMany({
       where: { id: messageId, deletedAt: null },

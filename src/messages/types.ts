@@ -22,7 +22,7 @@ const Reaction = builder.objectRef<ReactionTally>('Reaction').implement({
 
 export const Message = builder.prismaNode('Message', {
   id: { field: 'id' },
-  // node(id) of an unknown id is null rather than an error.
+  // node(id) of an unknown id is null rather than an error (and so is one the viewer may not read: see builder.ts).
   nullable: true,
   authScopes: membersOfItsRoom,
   fields: (t) => ({

@@ -127,8 +127,11 @@ const PresenceChanged = builder.objectRef<PresencePayload>('PresenceChanged').im
   fields: (t) => ({
     user: t.prismaField({
       type: 'User',
-      resolve: (query, event, _args, context) =>
-        context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: event.userId } }),
+      resolve: (query, event, _args, context) => {
+        // The stream delivers only users who share a room with the viewer: their presence needs no check.
+        context.loaders.sharesRoom.prime(event.userId, true);
+        return context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: event.userId } });
+      },
     }),
     presence: t.field({
       type: Presence,

@@ -3,6 +3,7 @@ import { resolveCursorConnection, type DefaultConnectionArguments } from '@potho
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.js';
 import { fail } from '../errors.js';
+import { unstorable } from '../input-text.js';
 import type { Prisma, Room } from '../generated/prisma/client.js';
 
 /**
@@ -32,7 +33,11 @@ const encodeCursor = (position: Position) => Buffer.from(JSON.stringify(position
 function decodeCursor(cursor: string, argument: string): Position {
   try {
     const position: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(position) && position.length === 2 && position.every((part) => typeof part === 'string')) {
+    if (
+      Array.isArray(position) &&
+      position.length === 2 &&
+      position.every((part) => typeof part === 'string' && unstorable(part) === null)
+    ) {
       return position as Position;
     }
   } catch {

@@ -3,7 +3,7 @@ import type { Room, RoomMember, RoomRole } from '../generated/prisma/client.js';
 
 /**
  * Who may do what in a room. OWNER does everything; ADMIN manages MEMBERs (adds, removes, bans,
- * edits the room) but not other ADMINs or the OWNER; MEMBER reads, sends and leaves.
+ * deletes their messages, edits the room) but not other ADMINs or the OWNER; MEMBER reads, sends and leaves.
  * Pure checks: each throws the error the client sees, or returns.
  */
 
@@ -23,8 +23,8 @@ export function requireOwner(member: RoomMember, action: string): void {
 }
 
 /**
- * A manager (see requireManager) acts only on users below their own role; someone who is not a
- * member ranks below everyone.
+ * The rank rule: a manager (see requireManager) acts on users, and their messages, only below
+ * their own role; someone who is not a member ranks below everyone.
  */
 export function requireOutranks(actor: RoomMember, target: RoomMember | null, action: string): void {
   if (!target || rank[actor.role] > rank[target.role]) return;

@@ -1,4 +1,5 @@
 import { builder } from '../builder.js';
+import { checkPrismaCursors } from '../ids.js';
 import { User } from '../users/schema.js';
 import { byTenure, visibleTo } from './access.js';
 
@@ -47,7 +48,10 @@ export const Room = builder.prismaNode('Room', {
       'members',
       {
         cursor: 'roomId_userId',
-        query: { orderBy: byTenure },
+        query: (args) => {
+          checkPrismaCursors(args, 2);
+          return { orderBy: byTenure };
+        },
         defaultSize: 20,
         maxSize: 100,
         authScopes: (room) => ({ member: room.id }),

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
-import { ErrorCode, isContractCode } from '../errors.js';
+import { ErrorCode, fail, isContractCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { asUnavailable, isOutage } from './outages.js';
 
@@ -79,6 +79,9 @@ export function useContractCodesForInvalidDocuments(): Plugin {
   return {
     onParse: () => ({ result, replaceParseResult }) => {
       if (result instanceof GraphQLError) replaceParseResult(asBadInput(result));
+      // graphql-js parses recursively: a document nested thousands deep (MAX_TOKENS raised far above
+      // its default) overflows the call stack before any limit sees it.
+      if (result instanceof RangeError) replaceParseResult(fail.badInput('The document is nested too deeply to be read.'));
     },
     onValidate: () => ({ result, setResult }) => {
       if (result.length > 0) setResult(result.map(asBadInput));

@@ -1,6 +1,6 @@
 import { builder } from '../builder.js';
 import { signedInViewer, viewerId } from '../context.js';
-import { parseId } from '../ids.js';
+import { checkPrismaCursors, parseId } from '../ids.js';
 import * as blocks from './blocks.js';
 import * as users from './service.js';
 
@@ -31,8 +31,13 @@ export const DirectMessagePolicy = builder.enumType('DirectMessagePolicy', {
   } as const,
 });
 
+/** What a viewer who shares no room with a user learns of their presence: nothing. */
+const hiddenPresence: PresenceShape = { status: 'OFFLINE', lastSeenAt: null };
+
 export const User = builder.prismaNode('User', {
   id: { field: 'id' },
+  // node(id) of an unknown id is null rather than an error.
+  nullable: true,
   fields: (t) => ({
     username: t.exposeString('username'),
     displayName: t.exposeString('displayName'),
@@ -47,9 +52,17 @@ export const User = builder.prismaNode('User', {
     }),
     presence: t.field({
       type: Presence,
+      description:
+        'Real only to the user and to users who share a room with them; to anyone else always OFFLINE with a null lastSeenAt (as for a user never seen), which reveals nothing.',
+      // Differs per viewer: subscriptions selecting it don't share results between viewers.
+      extensions: { viewerDependent: true },
       select: { lastSeenAt: true },
       resolve: async (user, _args, context) => {
-        const online = await context.loaders.online.load(user.id);
+        const [visible, online] = await Promise.all([
+          context.loaders.sharesRoom.load(user.id),
+          context.loaders.online.load(user.id),
+        ]);
+        if (!visible) return hiddenPresence;
         return online
           ? { status: 'ONLINE' as const, lastSeenAt: null }
           : { status: 'OFFLINE' as const, lastSeenAt: user.lastSeenAt };
@@ -61,7 +74,14 @@ export const User = builder.prismaNode('User', {
 const AuthPayload = builder.objectRef<users.AuthResult>('AuthPayload').implement({
   fields: (t) => ({
     token: t.exposeString('token'),
-    user: t.field({ type: User, resolve: (result) => result.user }),
+    user: t.field({
+      type: User,
+      resolve: (result, _args, context) => {
+        // The user who just signed in is the viewer of what follows, though the request came without a token.
+        context.loaders.sharesRoom.prime(result.user.id, true);
+        return result.user;
+      },
+    }),
   }),
 });
 
@@ -105,6 +125,7 @@ builder.queryFields((t) => ({
     description: 'Users whose username or display name contains search, by username.',
     args: { search: t.arg.string() },
     resolve: (query, _root, args, context) => {
+      checkPrismaCursors(args, 1);
       const search = args.search?.trim();
       return context.app.prisma.user.findMany({
         ...query,
@@ -127,8 +148,10 @@ builder.queryFields((t) => ({
       defaultSize: 20,
       authScopes: { authenticated: true },
       description: 'The users the viewer has blocked, by username.',
-      resolve: (query, _root, _args, context) =>
-        context.app.prisma.user.findMany({ ...query, where: { blockedBy: { some: { blockerId: viewerId(context) } } } }),
+      resolve: (query, _root, args, context) => {
+        checkPrismaCursors(args, 1);
+        return context.app.prisma.user.findMany({ ...query, where: { blockedBy: { some: { blockerId: viewerId(context) } } } });
+      },
     },
     { name: 'BlockedUserConnection' },
     { name: 'BlockedUserEdge' },

@@ -1,6 +1,6 @@
 import { builder } from '../builder.js';
 import { signedInViewer, viewerId } from '../context.js';
-import { globalId, parseId } from '../ids.js';
+import { checkPrismaCursors, globalId, parseId } from '../ids.js';
 import * as sessions from './sessions.js';
 
 /** Not a Node: a session is found only among the viewer's own (Query.sessions), never by id. */
@@ -32,12 +32,14 @@ builder.queryFields((t) => ({
       defaultSize: 20,
       authScopes: { authenticated: true },
       description: "The viewer's live sessions, most recently started first.",
-      resolve: (query, _root, _args, context) =>
-        context.app.prisma.session.findMany({
+      resolve: (query, _root, args, context) => {
+        checkPrismaCursors(args, 1);
+        return context.app.prisma.session.findMany({
           ...query,
           where: { userId: viewerId(context), expiresAt: { gt: new Date() } },
           orderBy: { id: 'desc' },
-        }),
+        });
+      },
     },
     { name: 'SessionConnection' },
     { name: 'SessionEdge' },

@@ -164,3 +164,60 @@ export async function subscribeReady<Data, Variables>(
   }
   return subscription;
 }
+
+/** A graphql-transport-ws protocol message as the server sends it. */
+export interface ProtocolFrame {
+  type: string;
+  id?: string;
+  payload?: { data?: unknown; errors?: GraphQLErrorJson[] } | GraphQLErrorJson[] | Record<string, unknown>;
+}
+
+export interface RawSocket {
+  socket: WebSocket;
+  /** Every message the server sent, parsed, as it arrived. */
+  received: ProtocolFrame[];
+  /** Resolves with the close code once the socket closes. */
+  closed: Promise<number>;
+  /** Waits until the messages received so far satisfy done (or the socket closes); returns them all. */
+  until(done: (messages: ProtocolFrame[]) => boolean, timeoutMs?: number): Promise<ProtocolFrame[]>;
+}
+
+/**
+ * A bare graphql-transport-ws socket for what graphql-ws's client never sends (frames of any text);
+ * with init, it sends connection_init (with the token, if any) and waits for the ack.
+ */
+export async function rawSocket(wsUrl: string, options: { token?: string; init?: boolean } = {}): Promise<RawSocket> {
+  const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+  const received: ProtocolFrame[] = [];
+  const waiters: (() => void)[] = [];
+  const wake = () => waiters.splice(0).forEach((resolve) => resolve());
+  socket.on('message', (data: Buffer) => {
+    received.push(JSON.parse(String(data)) as ProtocolFrame);
+    wake();
+  });
+  let isClosed = false;
+  const closed = new Promise<number>((resolve) =>
+    socket.once('close', (code) => {
+      isClosed = true;
+      wake();
+      resolve(code);
+    }),
+  );
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const until: RawSocket['until'] = async (done, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(received) && !isClosed) {
+      if (Date.now() > deadline) throw new Error(`timed out; received ${JSON.stringify(received.slice(-3))}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+    return received;
+  };
+  if (options.init ?? true) {
+    socket.send(JSON.stringify({ type: 'connection_init', payload: options.token ? { authToken: options.token } : {} }));
+    await until((messages) => messages.some((message) => message.type === 'connection_ack'));
+  }
+  return { socket, received, closed, until };
+}
