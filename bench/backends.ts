@@ -19,7 +19,15 @@ export async function startParleyChild(
   backend: 'embedded' | 'postgres',
   nodeArgs: string[] = [],
   extraEnv: Record<string, string> = {},
-): Promise<{ server: ServerChild; cleanup: () => Promise<void> }> {
+): Promise<{
+  server: ServerChild;
+  cleanup: () => Promise<void>;
+  /** The child's DATA_DIR, and its DATABASE_URL on PostgreSQL. */
+  dataDir: string;
+  databaseUrl: string | null;
+  /** Stops the child, runs between (the database is then the caller's alone), and starts it again on the same data. */
+  restart: (between: () => Promise<void>) => Promise<ServerChild>;
+}> {
   const scratch = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   const env: Record<string, string> = {
     PORT: '0',
@@ -47,12 +55,16 @@ export async function startParleyChild(
       Object.assign(env, { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
     }
     // One folder per server: V8 writes a profile per thread (main thread: the largest, `*.0.001.cpuprofile`).
-    const server = await startChild(compiledServer.script, env, {
-      marker: 'GraphiQL',
-      label: backend,
-      nodeArgs: [...compiledServer.nodeArgs, ...nodeArgs],
-    });
-    return { server, cleanup };
+    const start = () =>
+      startChild(compiledServer.script, env, { marker: 'GraphiQL', label: backend, nodeArgs: [...compiledServer.nodeArgs, ...nodeArgs] });
+    let server = await start();
+    const restart = async (between: () => Promise<void>) => {
+      await server.stop();
+      await between();
+      server = await start();
+      return server;
+    };
+    return { server, cleanup, dataDir: scratch, databaseUrl: env.DATABASE_URL ?? null, restart };
   } catch (error) {
     await cleanup();
     throw error;

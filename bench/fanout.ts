@@ -35,21 +35,9 @@ import {
   startChild,
   type ServerChild,
 } from './processes.js';
-import { pool, quantiles, round, sleep, waitFor } from './stats.js';
+import { option, pool, positive, quantiles, round, sleep, waitFor } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------- options
-
-function option(name: string, fallback: string): string {
-  const flag = process.argv.slice(2).find((arg) => arg.startsWith(`--${name}=`));
-  if (flag) return flag.slice(name.length + 3);
-  return process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] || fallback;
-}
-
-const positive = (text: string, what: string) => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${what} must be a positive integer, got "${text}"`);
-  return value;
-};
 
 const subscriberCounts = option('s', '10,100,1000')
   .split(',')

@@ -22,13 +22,8 @@ import WebSocket from 'ws';
 import { checkBackendReachable, startParleyChild } from './backends.js';
 import { createPoster } from './clients.js';
 import { memoryOf, resetPeakRss, sampleRss, type ServerChild } from './processes.js';
-import { pool, round, sleep, waitFor } from './stats.js';
+import { option, pool, round, sleep, waitFor } from './stats.js';
 
-function option(name: string, fallback: string): string {
-  const flag = process.argv.slice(2).find((arg) => arg.startsWith(`--${name}=`));
-  if (flag) return flag.slice(name.length + 3);
-  return process.env[`BENCH_${name.toUpperCase()}`] || fallback;
-}
 const count = (name: string, fallback: number) => {
   const value = Number(option(name, String(fallback)));
   if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number`);

@@ -15,13 +15,7 @@ import WebSocket from 'ws';
 import { createPoster } from './clients.js';
 import { startParleyChild } from './backends.js';
 import { buildIfStale, memoryOf, type ServerChild } from './processes.js';
-import { pool, round, sleep } from './stats.js';
-
-function option(name: string, fallback: string): string {
-  const flag = process.argv.slice(2).find((arg) => arg.startsWith(`--${name}=`));
-  if (flag) return flag.slice(name.length + 3);
-  return process.env[`BENCH_${name.toUpperCase()}`] || fallback;
-}
+import { option, pool, round, sleep } from './stats.js';
 
 const socketCount = Number(option('sockets', '10000'));
 const userCount = Number(option('users', '200'));

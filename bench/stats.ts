@@ -36,3 +36,16 @@ export async function waitFor(check: () => boolean, timeoutMs: number, everyMs =
   }
   return true;
 }
+
+/** A benchmark option: the flag `--name=value`, else the environment's BENCH_NAME, else fallback. */
+export function option(name: string, fallback: string): string {
+  const flag = process.argv.slice(2).find((arg) => arg.startsWith(`--${name}=`));
+  if (flag) return flag.slice(name.length + 3);
+  return process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] || fallback;
+}
+
+export function positive(text: string, what: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${what} must be a positive integer, got "${text}"`);
+  return value;
+}

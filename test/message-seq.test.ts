@@ -132,6 +132,37 @@ describe('per-room message sequence', () => {
     );
     assert.ok(inserts <= 2, `25 sends handed over together took ${inserts} INSERT statements: they share them`);
   });
+
+  it('stores the sends to many rooms handed over together in shared statements, each room numbered on its own', async () => {
+    const { roomId, senders } = await crowdedRoom(api);
+    const [owner] = senders as [TestUser];
+    const rooms = [roomId];
+    for (let r = 1; r < 5; r++) rooms.push(await roomWithCast(api, { owner, name: `room ${r}` }));
+    const firstSeq = (await send(api, owner, rooms[1]!, 'before')).seq + 1;
+    let inserts = 0;
+    const stopCounting = api.server.app.db.onQuery((sql) => {
+      if (sql.includes('INSERT INTO "Message"')) inserts++;
+    });
+    // Interleaved over the rooms; a stranger's send to room 3 is refused without refusing the others.
+    const stranger = await createUser(api, 'stranger');
+    const drafts = Array.from({ length: 40 }, (_, n) => ({
+      roomId: rawId(rooms[n % rooms.length]!),
+      authorId: rawId(n === 23 ? stranger.id : owner.id),
+      draft: { body: `spread ${n}`, payload: null, replyToId: null, clientMessageId: null },
+    }));
+    const appended = await Promise.all(
+      drafts.map(({ roomId: room, authorId, draft }) => api.server.app.appender.append(room, { authorId, ...draft })),
+    );
+    stopCounting();
+    assert.equal(appended[23], null, "a stranger's send is not stored");
+    for (const [r, room] of rooms.entries()) {
+      const seqs = appended.filter((entry, n) => n % rooms.length === r && entry !== null).map((entry) => entry!.message.seq);
+      const start = r === 1 ? firstSeq : 1;
+      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => start + i), `room ${r}: in the order handed over, no gap`);
+      assert.ok(appended.every((entry, n) => entry === null || (n % rooms.length === r) === (entry.message.roomId === rawId(room))));
+    }
+    assert.ok(inserts <= 2, `40 sends to 5 rooms handed over together took ${inserts} INSERT statements: they share them`);
+  });
 });
 
 describe('per-room message sequence across server instances', { skip: !usingPostgres && 'needs TEST_DATABASE_URL' }, () => {

@@ -16,3 +16,12 @@ export function isUniqueViolation(error: unknown, hint?: string): boolean {
 export function isRecordMissing(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
 }
+
+/**
+ * True when PostgreSQL aborted the statement to break a deadlock (or a serialization failure): the
+ * driver adapter reports both as TransactionWriteConflict (P2034, or P2010 wrapping it for raw SQL).
+ */
+export function isDeadlock(error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  return error.code === 'P2034' || (error.code === 'P2010' && JSON.stringify(error.meta ?? {}).includes('"kind":"TransactionWriteConflict"'));
+}

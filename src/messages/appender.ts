@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../db/client.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isDeadlock, isUniqueViolation } from '../db/errors.js';
 import { Prisma, type RoomMember, type RoomRole } from '../generated/prisma/client.js';
 import { uuidv7 } from '../ids.js';
 import type { StoredMessage } from './events.js';
@@ -28,39 +28,67 @@ export interface MessageAppender {
   append(roomId: string, draft: MessageDraft): Promise<Appended | null>;
 }
 
-/** The most messages one statement stores (7 parameters each, far below PostgreSQL's 65535). */
+/** The most messages one statement stores (8 parameters each, far below PostgreSQL's 65535). */
 const MAX_BATCH = 200;
 
 interface Pending {
   id: string;
+  roomId: string;
   draft: MessageDraft;
   resolve(appended: Appended | null): void;
   reject(error: unknown): void;
 }
 
 /**
- * Appends messages to room histories, one room's sends at a time, in batches: the sends to a room
- * that arrive while its previous statement runs go together in the next one. A batch is one
- * statement, so one round trip and one hold of the room's row lock however many senders it serves;
- * an idle room's send waits for nothing but the statement. `published` runs after each commit with
- * the batch's messages in seq order, before their senders are answered.
+ * Appends messages to room histories in batches across rooms: the sends that arrive while statements
+ * run go together in the next one, whatever their rooms. A batch is one statement, so one round trip
+ * however many senders and rooms it serves; an idle server's send waits for nothing but the statement.
+ * A room is in at most one statement at a time (its sends wait for the next one), so a room's seqs are
+ * handed out in arrival order. Up to `parallel` statements run at once (rooms disjoint). `published`
+ * runs after each commit with the batch's messages, in seq order per room, before their senders are
+ * answered and before the room's next statement.
  */
 export function createMessageAppender(
   prisma: PrismaClient,
   published: (messages: StoredMessage[]) => Promise<void>,
+  parallel: number,
 ): MessageAppender {
-  /** Rooms with sends queued or being stored; a room is here while its drain loop runs. */
-  const queues = new Map<string, Pending[]>();
+  let waiting: Pending[] = [];
+  /** Rooms with a statement running. */
+  const busyRooms = new Set<string>();
+  let running = 0;
+  let scheduled = false;
 
-  async function drain(roomId: string, queue: Pending[]): Promise<void> {
-    for (let batch = queue.splice(0, MAX_BATCH); batch.length > 0; batch = queue.splice(0, MAX_BATCH)) {
-      await storeBatch(roomId, batch);
+  /** Starts statements for the waiting sends of rooms not busy, while fewer than `parallel` run. */
+  function flush(): void {
+    scheduled = false;
+    while (running < parallel && waiting.length > 0) {
+      const batch: Pending[] = [];
+      const rest: Pending[] = [];
+      // In arrival order: once a room's send waits (batch full, or room busy), its later ones wait too.
+      for (const pending of waiting) {
+        if (batch.length < MAX_BATCH && !busyRooms.has(pending.roomId)) batch.push(pending);
+        else rest.push(pending);
+      }
+      if (batch.length === 0) return;
+      waiting = rest;
+      const rooms = new Set(batch.map((pending) => pending.roomId));
+      for (const roomId of rooms) busyRooms.add(roomId);
+      running++;
+      const release = () => {
+        for (const roomId of rooms) busyRooms.delete(roomId);
+        running--;
+        flush();
+      };
+      // storeBatch settles every send itself; should it throw all the same, its rooms are not left busy.
+      void storeBatch(batch)
+        .catch((error: unknown) => batch.forEach((pending) => pending.reject(error)))
+        .then(release);
     }
-    queues.delete(roomId);
   }
 
   /** Settles every pending send of the batch; never throws. */
-  async function storeBatch(roomId: string, batch: Pending[]): Promise<void> {
+  async function storeBatch(batch: Pending[]): Promise<void> {
     // A retry queued beside its original shares the original's fate: the caller then finds the
     // original (or the reason it was refused), as for a retry of a message stored earlier.
     const seen = new Set<string>();
@@ -68,7 +96,7 @@ export function createMessageAppender(
     const repeats: Pending[] = [];
     for (const pending of batch) {
       const { authorId, clientMessageId } = pending.draft;
-      const key = clientMessageId === null ? null : `${authorId}\u0000${clientMessageId}`;
+      const key = clientMessageId === null ? null : `${pending.roomId}\u0000${authorId}\u0000${clientMessageId}`;
       if (key !== null && seen.has(key)) repeats.push(pending);
       else {
         if (key !== null) seen.add(key);
@@ -77,20 +105,23 @@ export function createMessageAppender(
     }
     let appended: Appended[];
     try {
-      appended = await insert(prisma, roomId, fresh);
+      appended = await insert(prisma, fresh);
     } catch (error) {
-      if (isUniqueViolation(error, 'clientMessageId')) {
-        // A retry committed elsewhere after this statement's snapshot. Alone, the retry is simply
-        // not stored; in a batch it would refuse the others with it, so they go one by one.
-        if (fresh.length === 1) fresh[0]!.resolve(null);
-        else for (const pending of fresh) await storeBatch(roomId, [pending]);
+      if (isUniqueViolation(error, 'clientMessageId') || isDeadlock(error)) {
+        // A retry committed elsewhere after this statement's snapshot: alone, the retry is simply not
+        // stored; in a batch it would refuse the others with it, so they go one by one. A deadlock
+        // (another instance locking the same rooms in another order) rolled everything back: one by
+        // one, each statement locks one room.
+        if (fresh.length === 1 && !isDeadlock(error)) fresh[0]!.resolve(null);
+        else if (fresh.length === 1) fresh[0]!.reject(error);
+        else for (const pending of fresh) await storeBatch([pending]);
       } else {
         for (const pending of fresh) pending.reject(error);
       }
       for (const pending of repeats) pending.resolve(null);
       return;
     }
-    // Published in seq order, before the next batch's statement can commit; senders hear after. The
+    // Published in seq order, before the rooms' next statement can commit; senders hear after. The
     // messages are stored either way, so a failed publish (streams fill the gap) still answers them.
     const delivered = published(appended.map(({ message }) => message));
     const byId = new Map(appended.map((entry) => [entry.message.id, entry]));
@@ -104,16 +135,12 @@ export function createMessageAppender(
   return {
     append: (roomId, draft) =>
       new Promise((resolve, reject) => {
-        const pending = { id: uuidv7(), draft, resolve, reject };
-        const queue = queues.get(roomId);
-        if (queue) {
-          queue.push(pending);
-          return;
+        waiting.push({ id: uuidv7(), roomId, draft, resolve, reject });
+        // Sends arriving in the same turn of the event loop join the same statement.
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
         }
-        const started = [pending];
-        queues.set(roomId, started);
-        // Sends arriving in the same turn of the event loop join the first statement.
-        setImmediate(() => void drain(roomId, started));
       }),
   };
 }
@@ -138,43 +165,44 @@ interface AppendedRow {
 }
 
 /**
- * One statement for the whole batch. It keeps the drafts whose author is a member, whose reply target
- * is a message of the room and whose clientMessageId is new; adds their count to the room's lastSeq
- * (the UPDATE takes the room's row lock, so concurrent batches, on any instance, get consecutive
- * ranges); and inserts them numbered in arrival order. If the INSERT fails, the increment goes with
- * it: seqs stay 1..N without gaps or duplicates. Nothing is stored when the room is gone.
+ * One statement for the whole batch, whatever its rooms. It keeps the drafts whose author is a member
+ * of the room, whose reply target is a message of the room and whose clientMessageId is new; adds each
+ * room's count to its lastSeq (the UPDATE takes the rooms' row locks, so concurrent statements, on any
+ * instance, get consecutive ranges); and inserts them numbered in arrival order. If the INSERT fails,
+ * the increments go with it: seqs stay 1..N without gaps or duplicates. Nothing is stored in a room
+ * that is gone.
  */
-async function insert(prisma: PrismaClient, roomId: string, batch: Pending[]): Promise<Appended[]> {
+async function insert(prisma: PrismaClient, batch: Pending[]): Promise<Appended[]> {
   const now = new Date();
   const drafts = batch.map(
-    ({ id, draft }, index) =>
-      Prisma.sql`(${id}::text, ${draft.authorId}::text, ${draft.body}::text, ${draft.payload === null ? null : JSON.stringify(draft.payload)}::jsonb, ${draft.replyToId}::text, ${draft.clientMessageId}::text, ${index}::int)`,
+    ({ id, roomId, draft }, index) =>
+      Prisma.sql`(${id}::text, ${roomId}::text, ${draft.authorId}::text, ${draft.body}::text, ${draft.payload === null ? null : JSON.stringify(draft.payload)}::jsonb, ${draft.replyToId}::text, ${draft.clientMessageId}::text, ${index}::int)`,
   );
   const rows = await prisma.$queryRaw<AppendedRow[]>`
-    WITH "draft" ("id", "authorId", "body", "payload", "replyToId", "clientMessageId", "position") AS (
+    WITH "draft" ("id", "roomId", "authorId", "body", "payload", "replyToId", "clientMessageId", "position") AS (
       VALUES ${Prisma.join(drafts)}
     ),
     "accepted" AS (
-      SELECT d.*, row_number() OVER (ORDER BY d."position")::int AS "rank"
+      SELECT d.*, row_number() OVER (PARTITION BY d."roomId" ORDER BY d."position")::int AS "rank"
       FROM "draft" d
-      WHERE EXISTS (SELECT 1 FROM "RoomMember" rm WHERE rm."roomId" = ${roomId} AND rm."userId" = d."authorId")
+      WHERE EXISTS (SELECT 1 FROM "RoomMember" rm WHERE rm."roomId" = d."roomId" AND rm."userId" = d."authorId")
         AND (d."replyToId" IS NULL
-          OR EXISTS (SELECT 1 FROM "Message" r WHERE r."id" = d."replyToId" AND r."roomId" = ${roomId}))
+          OR EXISTS (SELECT 1 FROM "Message" r WHERE r."id" = d."replyToId" AND r."roomId" = d."roomId"))
         AND (d."clientMessageId" IS NULL
-          OR NOT EXISTS (SELECT 1 FROM "Message" o WHERE o."roomId" = ${roomId} AND o."authorId" = d."authorId"
+          OR NOT EXISTS (SELECT 1 FROM "Message" o WHERE o."roomId" = d."roomId" AND o."authorId" = d."authorId"
             AND o."clientMessageId" = d."clientMessageId"))
     ),
-    "counted" AS (SELECT count(*)::int AS "n" FROM "accepted"),
+    "counted" AS (SELECT "roomId", count(*)::int AS "n" FROM "accepted" GROUP BY "roomId"),
     "next" AS (
-      UPDATE "Room" SET "lastSeq" = "lastSeq" + "counted"."n", "lastActivityAt" = ${now}
-      FROM "counted"
-      WHERE "Room"."id" = ${roomId} AND "counted"."n" > 0
-      RETURNING "Room"."lastSeq" - "counted"."n" AS "before"
+      UPDATE "Room" SET "lastSeq" = "Room"."lastSeq" + c."n", "lastActivityAt" = ${now}
+      FROM "counted" c
+      WHERE "Room"."id" = c."roomId"
+      RETURNING "Room"."id" AS "roomId", "Room"."lastSeq" - c."n" AS "before"
     ),
     "stored" AS (
       INSERT INTO "Message" ("id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "clientMessageId", "createdAt")
-      SELECT a."id", ${roomId}, "next"."before" + a."rank", a."authorId", a."body", a."payload", a."replyToId", a."clientMessageId", ${now}
-      FROM "accepted" a, "next"
+      SELECT a."id", a."roomId", nx."before" + a."rank", a."authorId", a."body", a."payload", a."replyToId", a."clientMessageId", ${now}
+      FROM "accepted" a JOIN "next" nx ON nx."roomId" = a."roomId"
       RETURNING "id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "clientMessageId", "createdAt"
     )
     SELECT s.*, rm."role"::text AS "memberRole", rm."joinedAt" AS "memberJoinedAt", rm."lastReadSeq" AS "memberLastReadSeq",
@@ -183,7 +211,7 @@ async function insert(prisma: PrismaClient, roomId: string, batch: Pending[]): P
     FROM "stored" s
     JOIN "RoomMember" rm ON rm."roomId" = s."roomId" AND rm."userId" = s."authorId"
     JOIN "User" u ON u."id" = s."authorId"
-    ORDER BY s."seq"`;
+    ORDER BY s."roomId", s."seq"`;
   return rows.map((row) => ({
     message: {
       id: row.id,

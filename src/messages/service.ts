@@ -39,8 +39,10 @@ export async function sendMessage(
   // the reply target and the idempotency key.
   const appended = await app.appender.append(roomId, { authorId, ...content, replyToId, clientMessageId });
   if (!appended) return notStored(app, { roomId, authorId, replyToId, clientMessageId });
-  // Sending ends the author's typing in the room; the message is already stored, so a failure here is only logged.
-  await app.typing.stop(roomId, authorId).catch((error: unknown) => app.logger.error({ err: error }, 'typing stop failed'));
+  // Sending ends the author's typing in the room. The message is already stored, so the sender is not
+  // kept waiting for it (on Redis a round trip), and a failure is only logged. The stop is issued
+  // now, before the answer, so a typing:true the author sends next reaches the tracker after it.
+  void app.typing.stop(roomId, authorId).catch((error: unknown) => app.logger.error({ err: error }, 'typing stop failed'));
   return appended;
 }
 

@@ -94,10 +94,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     blocks,
     limits: createRateLimits(config.rateLimits, redis, metrics.rateLimitRefused),
     connections: createConnectionLimits(config.rateLimits, metrics.rateLimitRefused),
-    appender: createMessageAppender(db.prisma, (messages) => {
-      metrics.messagesStored(messages.length);
-      return bus.publishAll(messages.flatMap(messageAdded));
-    }),
+    appender: createMessageAppender(
+      db.prisma,
+      (messages) => {
+        metrics.messagesStored(messages.length);
+        return bus.publishAll(messages.flatMap(messageAdded));
+      },
+      // PGlite runs one statement at a time; PostgreSQL's pool (10) keeps room for reads beside four.
+      location.kind === 'postgres' ? 4 : 1,
+    ),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
     drain: createDrain(),
     metrics,
