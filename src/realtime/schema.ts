@@ -106,8 +106,20 @@ const TypingChanged = builder.objectRef<EventOf<'TypingChanged'>>('TypingChanged
   }),
 });
 
+const UserUpdated = builder.objectRef<EventOf<'UserUpdated'>>('UserUpdated').implement({
+  description: "A member's username or display name changed.",
+  fields: (t) => ({
+    user: t.prismaField({
+      type: 'User',
+      description: 'The user as they are now.',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: event.userId } }),
+    }),
+  }),
+});
+
 const RoomEvent = builder.unionType('RoomEvent', {
-  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged],
+  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged, UserUpdated],
   resolveType: (event) => event.type,
 });
 
@@ -159,7 +171,7 @@ builder.subscriptionType({
     }),
     myEvents: t.field({
       type: RoomEvent,
-      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from.",
+      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from, and renamed members of those rooms (UserUpdated, once per change).",
       authScopes: { authenticated: true },
       subscribe: (_root, _args, context) => myEventStream(context),
       resolve: (event) => event,

@@ -16,7 +16,9 @@ export type RoomEventPayload =
   | { type: 'RoomUpdated'; roomId: string }
   | { type: 'RoomDeleted'; roomId: string }
   | { type: 'ReadReceipt'; roomId: string; userId: string; lastReadSeq: number }
-  | { type: 'TypingChanged'; roomId: string; userId: string; typing: boolean };
+  | { type: 'TypingChanged'; roomId: string; userId: string; typing: boolean }
+  /** One copy per room of the user; the copies of one change share updateId. */
+  | { type: 'UserUpdated'; roomId: string; userId: string; updateId: string };
 
 export type RoomEventType = RoomEventPayload['type'];
 
@@ -55,6 +57,11 @@ export interface PresencePayload {
   lastSeenAt: string | null;
 }
 
+/** Sessions that were ended (log-out, password change...): every instance refuses their tokens and closes their sockets. */
+export interface SessionsEndedPayload {
+  sessionIds: string[];
+}
+
 /** A topic name that carries its payload type. */
 export type Topic<Payload> = string & { readonly __payload?: Payload };
 
@@ -65,6 +72,10 @@ export const topics = {
   user: (userId: string): Topic<RoomEventPayload> => `user:${userId}`,
   /** One user's presence changes. */
   presence: (userId: string): Topic<PresencePayload> => `presence:${userId}`,
+  /** A user's blocks changed: each instance forgets its copy of their list. */
+  blocksChanged: (): Topic<{ userId: string }> => 'blocks:changed',
+  /** Ended sessions, of every user: each instance listens once. */
+  sessionsEnded: (): Topic<SessionsEndedPayload> => 'sessions:ended',
 };
 
 /** An event with the topics it goes to; services return these and publish them after commit. */
