@@ -12,6 +12,9 @@ import type { PresenceTracker } from './realtime/presence.js';
 import type { TypingTracker } from './realtime/typing.js';
 import type { Drain } from './server/drain.js';
 import type { Metrics } from './server/metrics.js';
+import type { BlockCache } from './users/block-cache.js';
+import type { IdTokenVerifier } from './users/id-tokens.js';
+import type { SessionCache } from './users/session-cache.js';
 import type { TokenService } from './users/tokens.js';
 
 /** The long-lived services of one server instance, shared by every request. */
@@ -28,6 +31,12 @@ export interface App {
   presence: PresenceTracker;
   typing: TypingTracker;
   tokens: TokenService;
+  /** Verifies ID tokens of the configured OpenID Connect provider (OIDC_ISSUER); null when there is none. */
+  idTokens: IdTokenVerifier | null;
+  /** Which sessions are live, in memory, told of ended ones through the bus. */
+  sessions: SessionCache;
+  /** Who blocked whom and who is in each direct room, in memory, told of changes through the bus. */
+  blocks: BlockCache;
   /** The abuse limits every use case counts against (Redis-backed with Redis). */
   limits: RateLimits;
   /** Long-lived connections (WebSockets, event streams) per client address. */

@@ -18,6 +18,8 @@ export interface Config {
   redisPrefix: string;
   jwtSecret: Uint8Array;
   tokenTtlSeconds: number;
+  /** The OpenID Connect provider whose ID tokens logInWithIdToken accepts; null: none. */
+  oidc: OidcSettings | null;
   realtime: RealtimeSettings;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Reverse proxies in front of the server whose X-Forwarded-For is believed (0: none, the header is ignored). */
@@ -28,6 +30,13 @@ export interface Config {
   shutdownTimeoutMs: number;
   limits: Limits;
   rateLimits: RateLimitSettings;
+}
+
+export interface OidcSettings {
+  issuer: string;
+  clientId: string;
+  /** Shortest time between two fetches of the issuer's keys when tokens name a `kid` not among them. */
+  keysRefreshMs: number;
 }
 
 export interface RealtimeSettings {
@@ -78,6 +87,8 @@ export interface RateLimitSettings {
   setTyping: Rate[];
   /** searchMessages: each search reads the index of every room of the user. */
   searchMessages: Rate[];
+  /** Per user: changes to their account and sessions (endSession, logOutEverywhere). */
+  accountChanges: Rate[];
   /** WebSockets open at once from one address, on one instance. */
   socketsPerAddress: number;
   /** How long a socket may stay open without a signed-in operation. */
@@ -131,6 +142,13 @@ const envSchema = z.object({
   REDIS_PREFIX: z.string().default('parley:'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TOKEN_TTL: duration.default(7 * 86400),
+  OIDC_ISSUER: z
+    .string()
+    .regex(/^https?:\/\/[^/]/, 'expected the issuer URL, e.g. https://accounts.example.com')
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_KEYS_REFRESH: duration.default(30),
   PRESENCE_TTL: duration.default(30),
   TYPING_TIMEOUT: duration.default(6),
   SUBSCRIPTION_BUFFER: positiveInt.default(1000),
@@ -164,6 +182,7 @@ const envSchema = z.object({
   REACTION_RATE: rates.prefault('30/10s,300/10m'),
   SET_TYPING_RATE: rates.prefault('30/10s,600/10m'),
   SEARCH_RATE: rates.prefault('20/10s,200/10m'),
+  ACCOUNT_CHANGE_RATE: rates.prefault('20/1m,200/1h'),
   MAX_SOCKETS_PER_ADDRESS: positiveInt.default(100),
   ANONYMOUS_SOCKET_GRACE: duration.default(10),
   MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt.default(100),
@@ -181,6 +200,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (Boolean(e.OIDC_ISSUER) !== Boolean(e.OIDC_CLIENT_ID)) {
+    throw new ConfigError('Invalid configuration:\n  OIDC_ISSUER and OIDC_CLIENT_ID: set both, or neither');
+  }
   // Instances sharing a database or a Redis are meant to run side by side: each would generate a
   // secret of its own, and refuse the tokens of the others.
   const shared = (['DATABASE_URL', 'REDIS_URL'] as const).filter((name) => e[name]);
@@ -200,6 +222,10 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: e.REDIS_PREFIX,
     jwtSecret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : persistentSecret(dataDir),
     tokenTtlSeconds: e.TOKEN_TTL,
+    oidc:
+      e.OIDC_ISSUER && e.OIDC_CLIENT_ID
+        ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, keysRefreshMs: e.OIDC_KEYS_REFRESH * 1000 }
+        : null,
     realtime: {
       presenceTtlMs: e.PRESENCE_TTL * 1000,
       typingTimeoutMs: e.TYPING_TIMEOUT * 1000,
@@ -232,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
       reactions: e.REACTION_RATE,
       setTyping: e.SET_TYPING_RATE,
       searchMessages: e.SEARCH_RATE,
+      accountChanges: e.ACCOUNT_CHANGE_RATE,
       socketsPerAddress: e.MAX_SOCKETS_PER_ADDRESS,
       anonymousSocketGraceMs: e.ANONYMOUS_SOCKET_GRACE * 1000,
       subscriptionsPerSocket: e.MAX_SUBSCRIPTIONS_PER_SOCKET,

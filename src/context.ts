@@ -12,6 +12,8 @@ export interface Context {
   viewer: Viewer | null;
   /** The client's network address (see server/caller.ts): the key of per-address limits. */
   clientAddress: string;
+  /** The client's User-Agent header (of the upgrade request on a WebSocket), kept with the sessions it starts. */
+  userAgent: string | null;
   /** The request's (HTTP) or socket's (WebSocket) logger: its lines carry the request id. */
   log: Logger;
   loaders: Loaders;
@@ -30,9 +32,9 @@ export interface Loaders extends MessageLoaders {
   sharesRoom: DataLoader<string, boolean>;
 }
 
-export function createContext(app: App, viewer: Viewer | null, clientAddress: string, log: Logger): Context {
+export function createContext(app: App, viewer: Viewer | null, clientAddress: string, log: Logger, userAgent: string | null = null): Context {
   const memberOf = new Set<string>();
-  return { app, viewer, clientAddress, log, memberOf, loaders: createLoaders(app, viewer, memberOf) };
+  return { app, viewer, clientAddress, userAgent, log, memberOf, loaders: createLoaders(app, viewer, memberOf) };
 }
 
 /** Tells the loaders a membership the caller already holds, sparing the query. */
@@ -112,8 +114,11 @@ function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): 
   };
 }
 
-/** The signed-in user's id; UNAUTHENTICATED when anonymous. */
-export function viewerId(context: Context): string {
+/** The signed-in user (with the session of their token); UNAUTHENTICATED when anonymous. */
+export function signedInViewer(context: Context): Viewer {
   if (!context.viewer) throw fail.unauthenticated();
-  return context.viewer.id;
+  return context.viewer;
 }
+
+/** The signed-in user's id; UNAUTHENTICATED when anonymous. */
+export const viewerId = (context: Context): string => signedInViewer(context).id;

@@ -41,6 +41,8 @@ export const fail = {
     new ParleyError(ErrorCode.UNAUTHENTICATED, message),
   badCredentials: () => new ParleyError(ErrorCode.UNAUTHENTICATED, 'Wrong username or password.'),
   tokenExpired: () => new ParleyError(ErrorCode.UNAUTHENTICATED, 'Your token has expired: log in again.'),
+  /** The token's session was ended (log-out, password change, from another device), or it predates sessions. */
+  sessionEnded: () => new ParleyError(ErrorCode.UNAUTHENTICATED, 'This session has ended: log in again.'),
   forbidden: (message = 'You are not allowed to do that.') => new ParleyError(ErrorCode.FORBIDDEN, message),
   notFound: (what: string) => new ParleyError(ErrorCode.NOT_FOUND, `${what} was not found.`),
   badInput: (message: string, field?: string) =>

@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.js';
 // Each domain module adds its types and fields to the builder when imported.
 import './users/schema.js';
+import './users/sessions-schema.js';
 import './rooms/types.js';
 import './rooms/schema.js';
 import './messages/schema.js';

@@ -251,6 +251,94 @@ const AuthzLogIn = graphql(`
   }
 `);
 
+const AuthzSessions = graphql(`
+  query AuthzSessions {
+    sessions(first: 1) {
+      edges {
+        node {
+          id
+        }
+      }
+    }
+  }
+`);
+
+const AuthzBlockedUsers = graphql(`
+  query AuthzBlockedUsers {
+    blockedUsers(first: 1) {
+      edges {
+        node {
+          id
+        }
+      }
+    }
+  }
+`);
+
+const AuthzLogOut = graphql(`
+  mutation AuthzLogOut {
+    logOut
+  }
+`);
+
+const AuthzLogOutEverywhere = graphql(`
+  mutation AuthzLogOutEverywhere {
+    logOutEverywhere(includingThisOne: true)
+  }
+`);
+
+const AuthzEndSession = graphql(`
+  mutation AuthzEndSession($id: ID!) {
+    endSession(id: $id)
+  }
+`);
+
+const AuthzChangePassword = graphql(`
+  mutation AuthzChangePassword {
+    changePassword(currentPassword: "correct horse battery", newPassword: "another horse battery") {
+      id
+    }
+  }
+`);
+
+const AuthzChangeUsername = graphql(`
+  mutation AuthzChangeUsername($username: String!) {
+    changeUsername(username: $username) {
+      id
+    }
+  }
+`);
+
+const AuthzBlockUser = graphql(`
+  mutation AuthzBlockUser($userId: ID!) {
+    blockUser(userId: $userId) {
+      id
+    }
+  }
+`);
+
+const AuthzUnblockUser = graphql(`
+  mutation AuthzUnblockUser($userId: ID!) {
+    unblockUser(userId: $userId) {
+      id
+    }
+  }
+`);
+
+const AuthzDeleteAccount = graphql(`
+  mutation AuthzDeleteAccount {
+    deleteAccount(password: "correct horse battery")
+  }
+`);
+
+const AuthzLogInWithIdToken = graphql(`
+  mutation AuthzLogInWithIdToken {
+    logInWithIdToken(idToken: "not.an.idtoken") {
+      token
+    }
+  }
+`);
+
 const AuthzMessageAdded = graphql(`
   subscription AuthzMessageAdded($roomId: ID!) {
     messageAdded(roomId: $roomId, afterSeq: 0) {
@@ -378,6 +466,15 @@ describe('authorization matrix', () => {
     await api.ok(RoomsUnban, { roomId, userId: user.id }, owner);
     await api.ok(RoomsAddMembers, { roomId, userIds: [user.id] }, owner);
     await api.ok(RoomsSetRole, { roomId, userId: user.id, role }, owner);
+  }
+
+  /**
+   * Account operations that would spoil the caller's session, password or name for the cells after
+   * them run as a fresh user of the caller's (any signed-in caller is alike for them).
+   */
+  async function asFreshUser<Data, Variables>({ caller }: Cell, document: TypedDocumentNode<Data, Variables>, variables?: Variables) {
+    const token = caller === 'anonymous' ? undefined : (await createUser(api, caller)).token;
+    return outcome(await api.request(document, variables, token));
   }
 
   /** A new message of author's in the room. */
@@ -656,6 +753,76 @@ describe('authorization matrix', () => {
       kinds: NO_ROOM,
       run: async ({ call }) => outcome(await call(AuthzUpdateProfile)),
       expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    {
+      name: 'sessions',
+      kinds: NO_ROOM,
+      ws: true,
+      run: async ({ call }) => outcome(await call(AuthzSessions)),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    {
+      name: 'blockedUsers',
+      kinds: NO_ROOM,
+      ws: true,
+      run: async ({ call }) => outcome(await call(AuthzBlockedUsers)),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    {
+      name: 'endSession(of another user)',
+      kinds: NO_ROOM,
+      ws: true,
+      run: async ({ call }) => {
+        const lonerSession = (await api.ok(AuthzSessions, {}, loner.token)).sessions.edges[0]!.node.id;
+        return outcome(await call(AuthzEndSession, { id: lonerSession }));
+      },
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('NOT_FOUND') },
+    },
+    {
+      name: 'blockUser',
+      kinds: NO_ROOM,
+      ws: true,
+      run: async ({ call }) => outcome(await call(AuthzBlockUser, { userId: extra.id })),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    {
+      name: 'unblockUser',
+      kinds: NO_ROOM,
+      ws: true,
+      run: async ({ call }) => outcome(await call(AuthzUnblockUser, { userId: extra.id })),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    { name: 'logOut', kinds: NO_ROOM, run: (cell) => asFreshUser(cell, AuthzLogOut), expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') } },
+    {
+      name: 'logOutEverywhere',
+      kinds: NO_ROOM,
+      run: (cell) => asFreshUser(cell, AuthzLogOutEverywhere),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    {
+      name: 'changePassword',
+      kinds: NO_ROOM,
+      run: (cell) => asFreshUser(cell, AuthzChangePassword),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    {
+      name: 'changeUsername',
+      kinds: NO_ROOM,
+      run: (cell) => asFreshUser(cell, AuthzChangeUsername, { username: `renamed_${randomUUID().slice(0, 8)}` }),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    {
+      name: 'deleteAccount',
+      kinds: NO_ROOM,
+      run: (cell) => asFreshUser(cell, AuthzDeleteAccount),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('OK') },
+    },
+    {
+      // No identity provider is configured here: everyone is refused alike (see identity-provider.test.ts).
+      name: 'logInWithIdToken',
+      kinds: NO_ROOM,
+      run: async ({ call }) => outcome(await call(AuthzLogInWithIdToken)),
+      expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('UNAUTHENTICATED') },
     },
     {
       name: 'signUp',

@@ -355,7 +355,8 @@ describe('fuzzed requests and frames', () => {
     });
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { data: { __typename: 'Query' } });
-    const socket = await rawSocket(api.wsUrl, { token: alice.token });
+    // A fresh user: the fuzzed operations may have ended alice's session (logOut, logOutEverywhere).
+    const socket = await rawSocket(api.wsUrl, { token: (await createUser(api, 'after')).token });
     socket.socket.send(JSON.stringify({ id: 'alive', type: 'subscribe', payload: { query: '{ __typename }' } }));
     const [result] = (await socket.until((messages) => messages.some((message) => message.id === 'alive'))).filter((message) => message.id === 'alive');
     assert.deepEqual(result?.payload, { data: { __typename: 'Query' } });

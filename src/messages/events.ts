@@ -3,8 +3,8 @@ import { roomEvent, type JsonValue, type MessageAddedPayload, type Outgoing } fr
 
 /** The events message writes publish, on the room's topic. */
 
-/** A message's author as MessageAdded carries it: every column but the password hash. */
-export type Author = Omit<User, 'passwordHash'>;
+/** A message's author as MessageAdded carries it: its public columns (not the password hash, nor the directMessages setting). */
+export type Author = Omit<User, 'passwordHash' | 'directMessages'>;
 
 /** A stored message with its author, as a send returns it and MessageAdded carries it. */
 export type StoredMessage = Message & { author: Author | null };

@@ -3,6 +3,7 @@ import { fail } from '../errors.js';
 import { Prisma, type Message, type RoomMember } from '../generated/prisma/client.js';
 import { memberKey, memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager, requireOutranks } from '../rooms/permissions.js';
+import { requireMayMessageIn } from '../users/blocks.js';
 import { lockLiveMessage, memberMessage } from './access.js';
 import { messageUpdated, readReceipt } from './events.js';
 import { validBody, validClientMessageId, validEmoji, validPayload, validReadSeq } from './input.js';
@@ -33,6 +34,7 @@ export async function sendMessage(
 ): Promise<{ message: Message; member: RoomMember }> {
   await app.limits.act('sendMessage', authorId);
   const { roomId } = input;
+  await requireMayMessageIn(app, roomId, authorId);
   const content = await validContent(app, { roomId, authorId }, input);
   const clientMessageId = input.clientMessageId == null ? null : validClientMessageId(input.clientMessageId);
   const replyToId = input.replyToId ?? null;

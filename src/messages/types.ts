@@ -41,6 +41,13 @@ export const Message = builder.prismaNode('Message', {
       description: "The sender's idempotency key, if it sent one.",
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    authorBlockedByMe: t.boolean({
+      description: 'Whether the viewer has blocked the author: clients may hide or fold such messages.',
+      extensions: { viewerDependent: true },
+      // From memory (users/block-cache.ts): a subscriber's every event may ask.
+      resolve: async (message, _args, context) =>
+        message.authorId !== null && context.viewer !== null && (await context.app.blocks.blockedBy(context.viewer.id)).has(message.authorId),
+    }),
     editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
     mentions: t.field({

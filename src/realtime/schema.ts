@@ -117,8 +117,20 @@ const Mentioned = builder.objectRef<EventOf<'Mentioned'>>('Mentioned').implement
   }),
 });
 
+const UserUpdated = builder.objectRef<EventOf<'UserUpdated'>>('UserUpdated').implement({
+  description: "A member's username or display name changed.",
+  fields: (t) => ({
+    user: t.prismaField({
+      type: 'User',
+      description: 'The user as they are now.',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.user.findUniqueOrThrow({ ...query, where: { id: event.userId } }),
+    }),
+  }),
+});
+
 const RoomEvent = builder.unionType('RoomEvent', {
-  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged, Mentioned],
+  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged, UserUpdated, Mentioned],
   resolveType: (event) => event.type,
 });
 
@@ -170,7 +182,7 @@ builder.subscriptionType({
     }),
     myEvents: t.field({
       type: RoomEvent,
-      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from, mentions of the viewer.",
+      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from, renamed members of those rooms (UserUpdated, once per change), and mentions of the viewer.",
       authScopes: { authenticated: true },
       subscribe: (_root, _args, context) => myEventStream(context),
       resolve: (event) => event,

@@ -129,7 +129,7 @@ async function* replayAfter(context: Context, roomId: string, afterSeq: number):
 }
 
 /** Room events that belong in a user's own stream. */
-const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'RoomUpdated', 'Mentioned']);
+const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'RoomUpdated', 'UserUpdated', 'Mentioned']);
 
 /**
  * The viewer's own stream: what happens to them (added, removed, banned: their user topic) and new
@@ -144,6 +144,8 @@ async function* myEvents(context: Context, listener: TopicListener<RoomEventPayl
   const { app } = context;
   const userId = viewerId(context);
   const userTopic = topics.user(userId);
+  /** Each user's latest updateId passed on: the copies of a UserUpdated from the other shared rooms are skipped. */
+  const userUpdates = new Map<string, string>();
   try {
     await listener.add(userTopic);
     const memberships = await app.prisma.roomMember.findMany({ where: { userId }, select: { roomId: true } });
@@ -159,6 +161,9 @@ async function* myEvents(context: Context, listener: TopicListener<RoomEventPayl
       } else if ((event.type === 'MemberLeft' && aboutMe) || event.type === 'RoomDeleted') {
         if (!listener.has(roomTopic)) continue;
         listener.remove(roomTopic);
+      } else if (event.type === 'UserUpdated') {
+        if (userUpdates.get(event.userId) === event.updateId) continue;
+        userUpdates.set(event.userId, event.updateId);
       } else if (!personalRoomEvents.has(event.type)) {
         continue;
       }

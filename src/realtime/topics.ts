@@ -18,7 +18,9 @@ export type RoomEventPayload =
   | { type: 'ReadReceipt'; roomId: string; userId: string; lastReadSeq: number }
   | { type: 'TypingChanged'; roomId: string; userId: string; typing: boolean }
   /** On the mentioned user's topic only. */
-  | { type: 'Mentioned'; roomId: string; userId: string; messageId: string; seq: number };
+  | { type: 'Mentioned'; roomId: string; userId: string; messageId: string; seq: number }
+  /** One copy per room of the user; the copies of one change share updateId. */
+  | { type: 'UserUpdated'; roomId: string; userId: string; updateId: string };
 
 export type RoomEventType = RoomEventPayload['type'];
 
@@ -57,6 +59,11 @@ export interface PresencePayload {
   lastSeenAt: string | null;
 }
 
+/** Sessions that were ended (log-out, password change...): every instance refuses their tokens and closes their sockets. */
+export interface SessionsEndedPayload {
+  sessionIds: string[];
+}
+
 /** A topic name that carries its payload type. */
 export type Topic<Payload> = string & { readonly __payload?: Payload };
 
@@ -67,6 +74,10 @@ export const topics = {
   user: (userId: string): Topic<RoomEventPayload> => `user:${userId}`,
   /** One user's presence changes. */
   presence: (userId: string): Topic<PresencePayload> => `presence:${userId}`,
+  /** A user's blocks changed: each instance forgets its copy of their list. */
+  blocksChanged: (): Topic<{ userId: string }> => 'blocks:changed',
+  /** Ended sessions, of every user: each instance listens once. */
+  sessionsEnded: (): Topic<SessionsEndedPayload> => 'sessions:ended',
 };
 
 /** An event with the topics it goes to; services return these and publish them after commit. */

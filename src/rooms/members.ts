@@ -43,6 +43,26 @@ export async function leaveRoom(app: App, viewerId: string, roomId: string): Pro
   });
 }
 
+/**
+ * Takes a user out of every room, for their account's deletion: each group room is left as leaveRoom
+ * leaves it (an OWNER hands it on, the last one out deletes it); each direct room is deleted, and its
+ * other member hears RoomDeleted.
+ */
+export async function leaveEveryRoom(app: App, userId: string): Promise<void> {
+  const memberships = await app.prisma.roomMember.findMany({ where: { userId }, select: { roomId: true, room: { select: { kind: true } } } });
+  for (const { roomId, room } of memberships) {
+    if (room.kind === 'GROUP') {
+      await leaveRoom(app, userId, roomId);
+      continue;
+    }
+    await writeRoom(app, roomId, async (tx) => {
+      const members = await tx.roomMember.findMany({ where: { roomId }, select: { userId: true } });
+      await tx.room.delete({ where: { id: roomId } });
+      return { result: undefined, events: roomDeleted(roomId, members.map((member) => member.userId)) };
+    });
+  }
+}
+
 /** The next OWNER: the longest-standing ADMIN, else the longest-standing MEMBER; null when nobody else is left. */
 async function successorOf(tx: Prisma.TransactionClient, roomId: string, ownerId: string): Promise<string | null> {
   const others = { roomId, userId: { not: ownerId } };

@@ -2,6 +2,7 @@ import type { App } from '../app.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
 import type { RoomVisibility } from '../generated/prisma/client.js';
+import { requireAcceptsDirectMessages, requireNotBlocked } from '../users/blocks.js';
 import { memberRoom, requireUsers } from './access.js';
 import { memberJoined, roomDeleted, roomUpdated } from './events.js';
 import { distinctUserIds, validRoomName, validTopic } from './input.js';
@@ -43,10 +44,11 @@ const directKeyOf = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`
 /** One DIRECT room per pair of users; concurrent calls agree through the unique directKey. */
 export async function openDirectRoom(app: App, viewerId: string, otherId: string): Promise<string> {
   if (otherId === viewerId) throw fail.badInput("You can't open a direct room with yourself.", 'userId');
+  await requireNotBlocked(app, viewerId, otherId);
   const directKey = directKeyOf(viewerId, otherId);
   const existing = await app.prisma.room.findUnique({ where: { directKey }, select: { id: true } });
   if (existing) return existing.id;
-  await requireUsers(app.prisma, [otherId]);
+  await requireAcceptsDirectMessages(app, viewerId, otherId);
   try {
     const room = await app.prisma.room.create({
       data: {

@@ -16,6 +16,9 @@ import { createLiveStreams } from '../realtime/live-streams.js';
 import { createPresenceTracker } from '../realtime/presence.js';
 import { closeRedis, connectRedis } from '../realtime/redis.js';
 import { createTypingTracker } from '../realtime/typing.js';
+import { createBlockCache } from '../users/block-cache.js';
+import { createIdTokenVerifier } from '../users/id-tokens.js';
+import { createSessionCache } from '../users/session-cache.js';
 import { createTokenService } from '../users/tokens.js';
 import { createDrain } from './drain.js';
 import { createMetrics } from './metrics.js';
@@ -73,6 +76,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onOffline: (userId) => typing.stopAll(userId),
   });
   const metrics = createMetrics(config.metrics.enabled);
+  const sessions = await createSessionCache({ prisma: db.prisma, bus, logger });
+  const blocks = await createBlockCache({ prisma: db.prisma, bus });
   const app: App = {
     config,
     logger,
@@ -83,7 +88,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     liveStreams: createLiveStreams(),
     presence,
     typing,
-    tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
+    tokens: createTokenService(config.jwtSecret, sessions),
+    idTokens: config.oidc ? createIdTokenVerifier(config.oidc) : null,
+    sessions,
+    blocks,
     limits: createRateLimits(config.rateLimits, redis, metrics.rateLimitRefused),
     connections: createConnectionLimits(config.rateLimits, metrics.rateLimitRefused),
     appender: createMessageAppender(
@@ -135,6 +143,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       // Presence before typing: users going offline stop typing.
       await presence.close();
       await typing.close();
+      sessions.close();
+      blocks.close();
       await bus.close();
       if (redis) await closeRedis(redis);
       await db.close();

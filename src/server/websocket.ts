@@ -26,6 +26,8 @@ export interface SocketState {
   signedInAt?: number;
   /** Users whose valid token the socket has carried: it counts as one of their connections (presence) until it closes. */
   users: Set<string>;
+  /** The sessions of those tokens: the socket is closed with 4403 when any of them ends. */
+  sessions: Set<string>;
   /** The earliest expiry (Unix seconds) of those tokens: the socket is closed with 4403 then. */
   expiresAt?: number;
   expiryTimer?: NodeJS.Timeout;
@@ -66,12 +68,18 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
   });
   /**
    * Counts the socket as a connection of the caller's user (presence) from the first valid token of
-   * theirs it carries until it closes, and arms its close (4403) at the earliest expiry of its tokens.
+   * theirs it carries until it closes, and arms its close (4403) at the earliest expiry of its tokens
+   * and at the end of any of their sessions.
    */
   const signIn = async (state: SocketState & SocketLog & TransportExtra, { viewer }: Caller): Promise<void> => {
     if (!viewer || state.closed) return;
     state.guard?.signedIn();
     state.signedInAt ??= Date.now();
+    if (!state.sessions.has(viewer.sessionId)) {
+      state.sessions.add(viewer.sessionId);
+      const sockets = socketsBySession.get(viewer.sessionId) ?? new Set();
+      socketsBySession.set(viewer.sessionId, sockets.add(state));
+    }
     if (state.expiresAt === undefined || viewer.expiresAt < state.expiresAt) {
       state.expiresAt = viewer.expiresAt;
       clearTimeout(state.expiryTimer);
@@ -84,6 +92,15 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       app.logger.error({ err: error }, 'presence connect failed');
     });
   };
+  /** This instance's signed-in sockets by session, to close when their session ends on any instance. */
+  const socketsBySession = new Map<string, Set<SocketState & TransportExtra>>();
+  const offSessionsEnded = app.sessions.onEnded((sessionIds) => {
+    for (const sessionId of sessionIds) {
+      for (const state of socketsBySession.get(sessionId) ?? []) {
+        state.socket.close(CloseCode.Forbidden, 'Session ended: log in again');
+      }
+    }
+  });
   const socketLimits = createSocketLimits(
     app.config.rateLimits,
     app.connections,
@@ -105,6 +122,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           connectionId: randomUUID(),
           clientAddress: clientAddress(ctx.extra.request, app.config.trustedProxies),
           users: new Set<string>(),
+          sessions: new Set<string>(),
           closed: false,
           guard: socketLimits.guard(ctx.extra.socket),
         } satisfies SocketState);
@@ -129,9 +147,14 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
         );
       },
       onClose: (ctx, code) => {
-        const state = ctx.extra as Partial<SocketState> & SocketLog;
+        const state = ctx.extra as Partial<SocketState & TransportExtra> & SocketLog;
         state.closed = true;
         clearTimeout(state.expiryTimer);
+        for (const sessionId of state.sessions ?? []) {
+          const sockets = socketsBySession.get(sessionId);
+          sockets?.delete(state as SocketState & TransportExtra);
+          if (sockets?.size === 0) socketsBySession.delete(sessionId);
+        }
         state.guard?.release();
         state.log.info({ code, durationMs: Date.now() - state.openedAt, userIds: state.users ? [...state.users] : [] }, 'socket closed');
       },
@@ -144,7 +167,14 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           });
           await signIn(state, caller);
           // No `request` here: yoga's HTTP checks (a mutation needs POST) would judge the upgrade GET.
-          const enveloped = yoga.getEnveloped({ ...ctx, socket: ctx.extra.socket, params: payload, caller, log: state.log });
+          const enveloped = yoga.getEnveloped({
+            ...ctx,
+            socket: ctx.extra.socket,
+            params: payload,
+            caller,
+            log: state.log,
+            userAgent: ctx.extra.request.headers['user-agent'] ?? null,
+          });
           const document = enveloped.parse(payload.query);
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return errors;
@@ -191,6 +221,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
     count: graphqlWs.count,
     /** Closes every socket (1001 Going Away); the server ends their subscriptions first (see index.ts). */
     close: async () => {
+      offSessionsEnded();
       await graphqlWs.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },

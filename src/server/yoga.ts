@@ -14,6 +14,8 @@ import { useMalformedRequestsAsBadInput } from './request-parsing.js';
 export interface SocketContext {
   caller: Caller;
   log: Logger;
+  /** The upgrade request's User-Agent header. */
+  userAgent: string | null;
 }
 
 /** What http.ts hands yoga with each request. */
@@ -51,7 +53,8 @@ export function createGraphQLHandler(app: App) {
         (await identifyCaller(app.tokens, initial.clientAddress ?? 'unknown', {
           authorization: initial.request.headers.get('authorization'),
         }));
-      return createContext(app, caller.viewer, caller.clientAddress, initial.log ?? app.logger);
+      const userAgent = initial.caller ? (initial.userAgent ?? null) : initial.request.headers.get('user-agent');
+      return createContext(app, caller.viewer, caller.clientAddress, initial.log ?? app.logger, userAgent);
     },
     plugins: [
       documentLimits(limits),

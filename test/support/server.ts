@@ -89,6 +89,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 }
 
+/** Two test servers sharing one database and one Redis prefix, as behind a load balancer (meant for PostgreSQL + Redis). */
+export async function startTwoInstances(options: Pick<TestServerOptions, 'env'> = {}): Promise<{ a: TestServer; b: TestServer; close(): Promise<void> }> {
+  const database = await createTestDatabase();
+  const redisPrefix = uniqueRedisPrefix();
+  const a = await startTestServer({ ...options, database, redisPrefix });
+  const b = await startTestServer({ ...options, database, redisPrefix });
+  return {
+    a,
+    b,
+    close: async () => {
+      await a.close();
+      await b.close();
+      await database.drop();
+    },
+  };
+}
+
 /** Speaks GraphQL over HTTP to url as a client would. */
 export function httpClient(url: string): Pick<TestServer, 'request' | 'ok'> {
   const request: TestServer['request'] = async (document, variables, token) => {
