@@ -46,6 +46,14 @@ const MentionDelete = graphql(`
   }
 `);
 
+const MentionBlock = graphql(`
+  mutation MentionBlock($userId: ID!) {
+    blockUser(userId: $userId) {
+      id
+    }
+  }
+`);
+
 const MentionEvents = graphql(`
   subscription MentionEvents {
     myEvents {
@@ -155,6 +163,15 @@ for (const transport of ['HTTP', 'graphql-ws'] as const) {
       await sendAs(alice, { roomId, body: 'picked', mentions: [dave.id] });
       assert.deepEqual(await nextMention(mine), { body: `for @${dave.username}`, roomId }, 'the first is from the room he is in');
       assert.deepEqual(await nextMention(mine), { body: 'picked', roomId });
+    });
+
+    it('does not mention someone who blocked the author', async () => {
+      const erin = await createUser(api, 'erin');
+      const roomId = await createRoomWith(api, alice, [bob, erin]);
+      await ok(MentionBlock, { userId: alice.id }, erin);
+      const sent = await sendAs(alice, { roomId, body: `@${erin.username} @${bob.username}`, mentions: [erin.id] });
+      assert.deepEqual(sent.mentions, [{ username: bob.username }]);
+      assert.equal((await counts(erin, roomId))?.mentionCount, 0);
     });
 
     it('refuses a malformed id or too many picked users with BAD_USER_INPUT', async () => {

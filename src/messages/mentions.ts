@@ -5,7 +5,8 @@ import { topics, type Outgoing } from '../realtime/topics.js';
 
 /**
  * Mentions: the members a message names, by @username in its body or picked by the sender (the
- * `mentions` of SendMessageInput). Only members of the room other than the author count; any other
+ * `mentions` of SendMessageInput). Only members of the room other than the author, and who have not
+ * blocked the author, count; any other
  * name or id is ignored without a word, so a mention reveals nothing about who exists. Stored when the
  * message is sent (an edit mentions no one new), each told on their own topic, which myEvents follows.
  */
@@ -43,6 +44,8 @@ export async function storeMentions(app: App, message: Message, userIds: readonl
       roomId,
       userId: { not: authorId ?? undefined },
       OR: [{ userId: { in: [...userIds] } }, { user: { username: { in: usernames } } }],
+      // Someone who blocked the author is not called by them (the message itself still shows, marked).
+      ...(authorId ? { user: { blocks: { none: { blockedId: authorId } } } } : {}),
     },
     select: { userId: true },
   });

@@ -17,7 +17,7 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
       description: 'Retrying a send with the same clientMessageId returns the original message instead of a duplicate.',
     }),
     mentions: t.idList({
-      description: `Users to mention besides the @usernames in the body (at most ${MAX_MENTIONS}); only members of the room other than the sender are mentioned, others are ignored.`,
+      description: `Users to mention besides the @usernames in the body (at most ${MAX_MENTIONS}); only members of the room other than the sender, who have not blocked the sender, are mentioned; others are ignored.`,
     }),
   }),
 });
