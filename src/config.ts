@@ -85,6 +85,8 @@ export interface RateLimitSettings {
   /** addReaction and removeReaction together. */
   reactions: Rate[];
   setTyping: Rate[];
+  /** searchMessages: each search reads the index of every room of the user. */
+  searchMessages: Rate[];
   /** Per user: changes to their account and sessions (endSession, logOutEverywhere). */
   accountChanges: Rate[];
   /** WebSockets open at once from one address, on one instance. */
@@ -179,6 +181,7 @@ const envSchema = z.object({
   EDIT_MESSAGE_RATE: rates.prefault('20/10s,200/10m'),
   REACTION_RATE: rates.prefault('30/10s,300/10m'),
   SET_TYPING_RATE: rates.prefault('30/10s,600/10m'),
+  SEARCH_RATE: rates.prefault('20/10s,200/10m'),
   ACCOUNT_CHANGE_RATE: rates.prefault('20/1m,200/1h'),
   MAX_SOCKETS_PER_ADDRESS: positiveInt.default(100),
   ANONYMOUS_SOCKET_GRACE: duration.default(10),
@@ -254,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
       editMessage: e.EDIT_MESSAGE_RATE,
       reactions: e.REACTION_RATE,
       setTyping: e.SET_TYPING_RATE,
+      searchMessages: e.SEARCH_RATE,
       accountChanges: e.ACCOUNT_CHANGE_RATE,
       socketsPerAddress: e.MAX_SOCKETS_PER_ADDRESS,
       anonymousSocketGraceMs: e.ANONYMOUS_SOCKET_GRACE * 1000,

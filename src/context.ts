@@ -105,6 +105,9 @@ function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): 
     get unreadCount() {
       return (messages ??= createMessageLoaders(app.prisma)).unreadCount;
     },
+    get mentionCount() {
+      return (messages ??= createMessageLoaders(app.prisma)).mentionCount;
+    },
     get messageAt() {
       return (messages ??= createMessageLoaders(app.prisma)).messageAt;
     },

@@ -148,6 +148,22 @@ const AuthzPublicRooms = graphql(`
   }
 `);
 
+const AuthzSearch = graphql(`
+  query AuthzSearch($query: String!, $roomId: ID) {
+    searchMessages(query: $query, roomId: $roomId) {
+      edges {
+        node {
+          message {
+            room {
+              id
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
 const AuthzSend = graphql(`
   mutation AuthzSend($roomId: ID!) {
     sendMessage(input: { roomId: $roomId, body: "matrix" }) {
@@ -544,6 +560,22 @@ describe('authorization matrix', () => {
         return response.data?.publicRooms.edges.some(({ node }) => node.id === room.roomId) ? 'LISTED' : 'UNLISTED';
       },
       expected: { anonymous: 'UNAUTHENTICATED', ...signedIn('LISTED'), PRIVATE: signedIn('UNLISTED'), DIRECT: signedIn('UNLISTED') },
+    },
+    {
+      name: 'searchMessages',
+      ws: true,
+      run: async ({ call, room }) => {
+        // Every fixture room's first message is "first": FOUND when the room's is among the hits.
+        const response = await call(AuthzSearch, { query: 'first' });
+        if (response.errors) return outcome(response);
+        return response.data?.searchMessages.edges.some(({ node }) => node.message.room.id === room.roomId) ? 'FOUND' : 'UNFOUND';
+      },
+      expected: { anonymous: 'UNAUTHENTICATED', outsider: 'UNFOUND', banned: 'UNFOUND', ...byRole('FOUND', 'FOUND', 'FOUND') },
+    },
+    {
+      name: 'searchMessages(roomId)',
+      run: async ({ call, room }) => outcome(await call(AuthzSearch, { query: 'first', roomId: room.roomId })),
+      expected: { ...membersOnly, ...byRole('OK', 'OK', 'OK') },
     },
     // Messages.
     {

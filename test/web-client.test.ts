@@ -76,7 +76,7 @@ describe('web client in a browser', () => {
     return { id: me.id, username: me.username, token };
   }
 
-  it('two people sign up, meet in a public room and talk live; history, typing, unread badges and direct rooms', async () => {
+  it('two people sign up, meet in a public room and talk live; history, typing, unread badges, direct rooms, mentions and search', async () => {
     try {
       await talk();
     } catch (error) {
@@ -198,6 +198,21 @@ describe('web client in a browser', () => {
     await roomLink(bob.page, alice.name).click();
     await waitForMessages(bob.page, ['Just between us']);
     await screenshot(bob.page, 'web-client-direct');
+
+    // A mention in a room that is not open: its badge, cleared when the room is read.
+    await send(api, bobSession, roomId, `@${alice.name} have a look`);
+    const mentionBadge = roomLink(alice.page, roomName).locator('.mention-badge');
+    await waitFor(async () => assert.equal(await mentionBadge.textContent(), '@1'), 'the mention badge in the room not open');
+
+    // Search: a hit shows its snippet with the matched words marked, and opens its room.
+    await alice.page.getByLabel('Search messages').fill('"typing something"');
+    await alice.page.getByRole('button', { name: 'Search', exact: true }).click();
+    const hits = alice.page.getByRole('list', { name: 'Messages found' });
+    await waitFor(async () => assert.deepEqual(await hits.locator('mark').allTextContents(), ['Typing', 'something']), 'the hit, its words marked');
+    await screenshot(alice.page, 'web-client-search');
+    await hits.getByRole('button', { name: `Open ${roomName}` }).click();
+    await alice.page.getByRole('heading', { level: 1, name: roomName }).waitFor({ timeout: WAIT_MS });
+    await mentionBadge.waitFor({ state: 'detached', timeout: WAIT_MS });
 
     // Bob leaves: Alice sees him go offline.
     await bob.context.close();

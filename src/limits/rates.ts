@@ -7,7 +7,7 @@ import { fail } from '../errors.js';
 export type RefusalCounter = (limit: string) => void;
 
 /** The per-user actions with a rate: a burst allowance and a sustained rate each. */
-export type Action = 'sendMessage' | 'editMessage' | 'reactions' | 'setTyping' | 'accountChanges';
+export type Action = 'sendMessage' | 'editMessage' | 'reactions' | 'setTyping' | 'searchMessages' | 'accountChanges';
 
 /**
  * The rate limits of the use cases. The service functions call them, so HTTP and graphql-ws are
@@ -63,6 +63,7 @@ export function createRateLimits(settings: RateLimitSettings, redis: Redis | nul
     editMessage: windows('editMessage', settings.editMessage),
     reactions: windows('reactions', settings.reactions),
     setTyping: windows('setTyping', settings.setTyping),
+    searchMessages: windows('searchMessages', settings.searchMessages),
     accountChanges: windows('accountChanges', settings.accountChanges),
   };
   const signUps = windows('signUp', settings.signUpsPerAddress);

@@ -6,6 +6,8 @@ import { Prisma, type Message } from '../generated/prisma/client.js';
 export interface MessageLoaders {
   /** Messages after a membership's lastReadSeq, not deleted and not its own. */
   unreadCount: DataLoader<MembershipKey, number, string>;
+  /** Mentions of a member in messages after its lastReadSeq, not deleted. */
+  mentionCount: DataLoader<MembershipKey, number, string>;
   /** The message with this seq in this room (Room.lastMessage is the one at lastSeq). */
   messageAt: DataLoader<MessageSeqKey, Message | null, string>;
 }
@@ -26,6 +28,9 @@ const seqKey = ({ roomId, seq }: MessageSeqKey) => `${roomId}:${seq}`;
 export function createMessageLoaders(prisma: PrismaClient): MessageLoaders {
   return {
     unreadCount: new DataLoader((keys) => countUnread(prisma, keys), {
+      cacheKeyFn: membershipKey,
+    }),
+    mentionCount: new DataLoader((keys) => countMentions(prisma, keys), {
       cacheKeyFn: membershipKey,
     }),
     messageAt: new DataLoader(
@@ -50,5 +55,18 @@ async function countUnread(prisma: PrismaClient, keys: readonly MembershipKey[])
     WHERE (rm."roomId", rm."userId") IN (${memberships})
     GROUP BY rm."roomId", rm."userId"`;
   const byKey = new Map(rows.map((row) => [membershipKey(row), row.unread]));
+  return keys.map((key) => byKey.get(membershipKey(key)) ?? 0);
+}
+
+async function countMentions(prisma: PrismaClient, keys: readonly MembershipKey[]): Promise<number[]> {
+  const memberships = Prisma.join(keys.map(({ roomId, userId }) => Prisma.sql`(${roomId}, ${userId})`));
+  const rows = await prisma.$queryRaw<(MembershipKey & { mentions: number })[]>`
+    SELECT rm."roomId", rm."userId", COUNT(m."id")::int AS "mentions"
+    FROM "RoomMember" rm
+    JOIN "Mention" mn ON mn."userId" = rm."userId" AND mn."roomId" = rm."roomId" AND mn."seq" > rm."lastReadSeq"
+    JOIN "Message" m ON m."id" = mn."messageId" AND m."deletedAt" IS NULL
+    WHERE (rm."roomId", rm."userId") IN (${memberships})
+    GROUP BY rm."roomId", rm."userId"`;
+  const byKey = new Map(rows.map((row) => [membershipKey(row), row.mentions]));
   return keys.map((key) => byKey.get(membershipKey(key)) ?? 0);
 }

@@ -2,8 +2,10 @@ import { builder } from '../builder.js';
 import { knownMembership, viewerId, type Context } from '../context.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { parseId } from '../ids.js';
+import { MAX_MENTIONS } from './mentions.js';
+import { MAX_QUERY_LENGTH, searchPage, type SearchHit, type SnippetPart } from './search.js';
 import * as messages from './service.js';
-import './types.js';
+import { Message } from './types.js';
 
 const SendMessageInput = builder.inputType('SendMessageInput', {
   fields: (t) => ({
@@ -13,6 +15,9 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
     replyToId: t.id(),
     clientMessageId: t.string({
       description: 'Retrying a send with the same clientMessageId returns the original message instead of a duplicate.',
+    }),
+    mentions: t.idList({
+      description: `Users to mention besides the @usernames in the body (at most ${MAX_MENTIONS}); only members of the room other than the sender, who have not blocked the sender, are mentioned; others are ignored.`,
     }),
   }),
 });
@@ -46,6 +51,7 @@ builder.mutationFields((t) => ({
         ...input,
         roomId: parseId('Room', input.roomId, 'roomId'),
         replyToId: input.replyToId == null ? null : parseId('Message', input.replyToId, 'replyToId'),
+        mentions: input.mentions?.map((id) => parseId('User', id, 'mentions')),
       });
       knownMembership(context, member);
       // The stored row already answers a selection of plain fields (the usual `{ id seq }`).
@@ -92,4 +98,43 @@ builder.mutationFields((t) => ({
       return context.app.prisma.roomMember.findUniqueOrThrow({ ...query, where: { roomId_userId: { roomId, userId } } });
     },
   }),
+}));
+
+const SnippetPartRef = builder.objectRef<SnippetPart>('SnippetPart').implement({
+  description: 'A piece of a search snippet, in order: the words that matched the query are highlighted.',
+  fields: (t) => ({
+    text: t.exposeString('text'),
+    highlighted: t.exposeBoolean('highlighted'),
+  }),
+});
+
+const MessageSearchHit = builder.objectRef<SearchHit>('MessageSearchHit').implement({
+  description: 'A message that matches a search, with the part of its body that matched.',
+  fields: (t) => ({
+    message: t.field({ type: Message, resolve: (hit) => hit.message }),
+    snippet: t.field({
+      type: [SnippetPartRef],
+      description: 'An excerpt of the body around the matches, as plain-text parts: render highlighted ones marked.',
+      resolve: (hit) => hit.snippet,
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  searchMessages: t.connection(
+    {
+      type: MessageSearchHit,
+      description:
+        `Full-text search of the messages in the viewer's rooms (or in roomId only), best match first, then newest. ` +
+        `Words must all match, in any form of case; "a phrase" matches those words in that order, word* matches words ` +
+        `starting with word, -word excludes, "or" between words matches either. Deleted messages never match. ` +
+        `At most ${MAX_QUERY_LENGTH} characters.`,
+      authScopes: { authenticated: true },
+      args: { query: t.arg.string({ required: true }), roomId: t.arg.id() },
+      resolve: (_root, args, context, info) =>
+        searchPage(context, info, { ...args, roomId: args.roomId == null ? null : parseId('Room', args.roomId, 'roomId') }),
+    },
+    { name: 'MessageSearchConnection' },
+    { name: 'MessageSearchEdge' },
+  ),
 }));

@@ -7,6 +7,7 @@ import { requireMayMessageIn } from '../users/blocks.js';
 import { lockLiveMessage, memberMessage } from './access.js';
 import { messageUpdated, readReceipt } from './events.js';
 import { validBody, validClientMessageId, validEmoji, validPayload, validReadSeq } from './input.js';
+import { storeMentions, validMentions } from './mentions.js';
 
 /**
  * Messages, reactions and read state. Each use case validates, writes (in one transaction where
@@ -21,6 +22,8 @@ export interface SendMessageInput {
   payload?: unknown;
   replyToId?: string | null;
   clientMessageId?: string | null;
+  /** Users the sender picked to mention, besides the @usernames of the body. */
+  mentions?: readonly string[] | null;
 }
 
 /** Sends a message; answers with it and the author's membership (which the answer's access check needs). */
@@ -35,10 +38,13 @@ export async function sendMessage(
   const content = await validContent(app, { roomId, authorId }, input);
   const clientMessageId = input.clientMessageId == null ? null : validClientMessageId(input.clientMessageId);
   const replyToId = input.replyToId ?? null;
+  const mentions = validMentions(input.mentions ?? []);
   // Stored and published in one batched statement (see appender.ts), which also checks membership,
   // the reply target and the idempotency key.
   const appended = await app.appender.append(roomId, { authorId, ...content, replyToId, clientMessageId });
   if (!appended) return notStored(app, { roomId, authorId, replyToId, clientMessageId });
+  // A retry that found its original (above) mentions no one again: only a new message does.
+  await storeMentions(app, appended.message, mentions);
   // Sending ends the author's typing in the room. The message is already stored, so the sender is not
   // kept waiting for it (on Redis a round trip), and a failure is only logged. The stop is issued
   // now, before the answer, so a typing:true the author sends next reaches the tracker after it.

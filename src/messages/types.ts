@@ -50,6 +50,13 @@ export const Message = builder.prismaNode('Message', {
     }),
     editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
+    mentions: t.field({
+      type: [User],
+      description:
+        'The members the message mentioned when it was sent (by @username or picked by the sender). Stored just after the message itself: a MessageAdded event read at once may not list them yet; each Mentioned event comes after they are stored.',
+      select: { mentions: { select: { user: true }, orderBy: { userId: 'asc' } } },
+      resolve: (message) => message.mentions.map(({ user }) => user),
+    }),
     reactions: t.field({
       type: [Reaction],
       // Loaded with the message (one query for a whole page), tallied here.
@@ -81,6 +88,13 @@ builder.prismaObjectFields(Room, (t) => ({
     MessageConnection,
   ),
 }));
+
+builder.prismaObjectField(RoomMember, 'mentionCount', (t) =>
+  t.int({
+    description: 'Messages after lastReadSeq that mention this member and are not deleted: unread mentions.',
+    resolve: (member, _args, context) => context.loaders.mentionCount.load(member),
+  }),
+);
 
 builder.prismaObjectField(RoomMember, 'unreadCount', (t) =>
   t.int({

@@ -106,6 +106,17 @@ const TypingChanged = builder.objectRef<EventOf<'TypingChanged'>>('TypingChanged
   }),
 });
 
+const Mentioned = builder.objectRef<EventOf<'Mentioned'>>('Mentioned').implement({
+  description: 'The viewer was mentioned in a message (myEvents only).',
+  fields: (t) => ({
+    message: t.prismaField({
+      type: 'Message',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+    }),
+  }),
+});
+
 const UserUpdated = builder.objectRef<EventOf<'UserUpdated'>>('UserUpdated').implement({
   description: "A member's username or display name changed.",
   fields: (t) => ({
@@ -119,7 +130,7 @@ const UserUpdated = builder.objectRef<EventOf<'UserUpdated'>>('UserUpdated').imp
 });
 
 const RoomEvent = builder.unionType('RoomEvent', {
-  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged, UserUpdated],
+  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged, UserUpdated, Mentioned],
   resolveType: (event) => event.type,
 });
 
@@ -171,7 +182,7 @@ builder.subscriptionType({
     }),
     myEvents: t.field({
       type: RoomEvent,
-      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from, and renamed members of those rooms (UserUpdated, once per change).",
+      description: "The viewer's own stream: new messages in any of its rooms, rooms it was added to or removed from, renamed members of those rooms (UserUpdated, once per change), and mentions of the viewer.",
       authScopes: { authenticated: true },
       subscribe: (_root, _args, context) => myEventStream(context),
       resolve: (event) => event,

@@ -129,7 +129,7 @@ async function* replayAfter(context: Context, roomId: string, afterSeq: number):
 }
 
 /** Room events that belong in a user's own stream. */
-const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'RoomUpdated', 'UserUpdated']);
+const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'RoomUpdated', 'UserUpdated', 'Mentioned']);
 
 /**
  * The viewer's own stream: what happens to them (added, removed, banned: their user topic) and new

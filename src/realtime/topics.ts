@@ -17,6 +17,8 @@ export type RoomEventPayload =
   | { type: 'RoomDeleted'; roomId: string }
   | { type: 'ReadReceipt'; roomId: string; userId: string; lastReadSeq: number }
   | { type: 'TypingChanged'; roomId: string; userId: string; typing: boolean }
+  /** On the mentioned user's topic only. */
+  | { type: 'Mentioned'; roomId: string; userId: string; messageId: string; seq: number }
   /** One copy per room of the user; the copies of one change share updateId. */
   | { type: 'UserUpdated'; roomId: string; userId: string; updateId: string };
 
@@ -68,7 +70,7 @@ export type Topic<Payload> = string & { readonly __payload?: Payload };
 export const topics = {
   /** Everything that happens in one room. */
   room: (roomId: string): Topic<RoomEventPayload> => `room:${roomId}`,
-  /** What concerns one user directly: being added to, removed from or banned from a room. */
+  /** What concerns one user directly: being added to, removed from or banned from a room, mentioned. */
   user: (userId: string): Topic<RoomEventPayload> => `user:${userId}`,
   /** One user's presence changes. */
   presence: (userId: string): Topic<PresencePayload> => `presence:${userId}`,

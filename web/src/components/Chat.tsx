@@ -6,6 +6,7 @@ import { useRoomList } from '../hooks/useRoomList';
 import { PresenceProvider } from '../presence';
 import { useOpenRoom } from '../route';
 import { DirectMessage } from './DirectMessage';
+import { MessageSearch } from './MessageSearch';
 import { NewRoom } from './NewRoom';
 import { PublicRooms } from './PublicRooms';
 import { RoomList } from './RoomList';
@@ -58,6 +59,7 @@ function ChatLayout({ viewer, onLogOut }: { viewer: ChatViewer; onLogOut: () => 
           </button>
         </header>
         <RoomList rooms={rooms} error={roomsError} viewerId={viewer.id} openRoomId={openRoomId} onOpen={openRoom} />
+        <MessageSearch onOpen={openRoom} />
         <NewRoom onCreated={enter} />
         <PublicRooms onEntered={enter} />
         <DirectMessage viewerId={viewer.id} onOpened={enter} />

@@ -12,7 +12,7 @@ interface Props {
   onOpen: (roomId: string) => void;
 }
 
-/** The viewer's rooms, most recent first, each with its unread count. */
+/** The viewer's rooms, most recent first, each with its unread count and unread mentions. */
 export function RoomList({ rooms, error, viewerId, openRoomId, onOpen }: Props) {
   return (
     <nav className="rooms">
@@ -22,6 +22,7 @@ export function RoomList({ rooms, error, viewerId, openRoomId, onOpen }: Props) 
       <ul aria-label="Rooms">
         {rooms.map((room) => {
           const unread = room.myMembership?.unreadCount ?? 0;
+          const mentions = room.myMembership?.mentionCount ?? 0;
           const peer = directPeer(room, viewerId);
           return (
             <li key={room.id}>
@@ -35,9 +36,18 @@ export function RoomList({ rooms, error, viewerId, openRoomId, onOpen }: Props) 
               >
                 {peer ? <PresenceDot user={peer} /> : <span className="hash">#</span>}
                 <span className="name">{roomTitle(room, viewerId)}</span>
-                {unread > 0 && (
-                  <span className="badge" aria-label={`${unread} unread`}>
-                    {unread}
+                {(unread > 0 || mentions > 0) && (
+                  <span className="counts">
+                    {mentions > 0 && (
+                      <span className="mention-badge" aria-label={`${mentions} unread ${mentions === 1 ? 'mention' : 'mentions'} of you`}>
+                        @{mentions}
+                      </span>
+                    )}
+                    {unread > 0 && (
+                      <span className="badge" aria-label={`${unread} unread`}>
+                        {unread}
+                      </span>
+                    )}
                   </span>
                 )}
                 {room.lastMessage && (

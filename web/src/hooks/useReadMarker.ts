@@ -8,6 +8,7 @@ const MarkRead = graphql(`
     markRead(roomId: $roomId, seq: $seq) {
       lastReadSeq
       unreadCount
+      mentionCount
       room {
         id
         lastSeq

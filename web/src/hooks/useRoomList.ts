@@ -31,6 +31,7 @@ const RoomList = graphql(`
           myMembership {
             lastReadSeq
             unreadCount
+            mentionCount
           }
           members(first: 2) {
             edges {
@@ -133,7 +134,7 @@ export function useRoomList(viewerId: string) {
     if (event.__typename === 'MessageAdded' && known.current.some((room) => room.id === event.message.room.id)) {
       dispatch({ type: 'message', message: event.message, viewerId });
     } else {
-      // Joined, left, removed, renamed, deleted, or a message in a room not listed yet.
+      // Joined, left, removed, renamed, deleted, mentioned (counted by the server), or a message in a room not listed yet.
       void refresh();
     }
   }, () => void refresh());
@@ -166,7 +167,7 @@ function reduce(state: State, action: Action): State {
         room.id === marker.room.id && (room.myMembership?.lastReadSeq ?? 0) <= marker.lastReadSeq
           ? {
               ...room,
-              myMembership: { lastReadSeq: marker.lastReadSeq, unreadCount: marker.unreadCount },
+              myMembership: { lastReadSeq: marker.lastReadSeq, unreadCount: marker.unreadCount, mentionCount: marker.mentionCount },
               countedThrough: Math.max(room.countedThrough, marker.room.lastSeq),
             }
           : room,
