@@ -108,7 +108,7 @@ for (const transport of ['HTTP', 'graphql-ws'] as const) {
       return errors?.[0]?.extensions?.code ?? 'OK';
     }
 
-    const sendAs = async (user: TestUser, input: { roomId: string; body: string; mentions?: string[] }) =>
+    const sendAs = async (user: TestUser, input: { roomId: string; body: string; mentions?: string[]; clientMessageId?: string }) =>
       (await ok(MentionSend, { input }, user)).sendMessage;
 
     const counts = async (user: TestUser, roomId: string) => (await ok(MentionCounts, { id: roomId }, user)).room?.myMembership;
@@ -163,6 +163,20 @@ for (const transport of ['HTTP', 'graphql-ws'] as const) {
       await sendAs(alice, { roomId, body: 'picked', mentions: [dave.id] });
       assert.deepEqual(await nextMention(mine), { body: `for @${dave.username}`, roomId }, 'the first is from the room he is in');
       assert.deepEqual(await nextMention(mine), { body: 'picked', roomId });
+    });
+
+    it('stores and announces a mention once when the send is retried', async () => {
+      const fred = await createUser(api, 'fred');
+      const roomId = await createRoomWith(api, alice, [fred]);
+      const mine = await subscribeReady(api.server.app.bus, await socketOf(fred), MentionEvents, {}, 2);
+      const input = { roomId, body: `@${fred.username} once`, clientMessageId: 'mention-retry' };
+      const first = await sendAs(alice, input);
+      const retried = await sendAs(alice, input);
+      assert.equal(retried.id, first.id, 'the retry answers the original');
+      await sendAs(alice, { roomId, body: 'marker', mentions: [fred.id] });
+      assert.deepEqual(await nextMention(mine), { body: `@${fred.username} once`, roomId });
+      assert.deepEqual(await nextMention(mine), { body: 'marker', roomId }, 'no second Mentioned for the retry');
+      assert.deepEqual(await counts(fred, roomId), { unreadCount: 2, mentionCount: 2 });
     });
 
     it('does not mention someone who blocked the author', async () => {

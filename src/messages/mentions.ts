@@ -50,11 +50,13 @@ export async function storeMentions(app: App, message: Message, userIds: readonl
     select: { userId: true },
   });
   if (mentioned.length === 0) return;
-  await app.prisma.mention.createMany({
+  // Only the mentions this call created are announced: a retry announces none twice.
+  const created = await app.prisma.mention.createManyAndReturn({
     data: mentioned.map(({ userId }) => ({ messageId, userId, roomId, seq })),
     skipDuplicates: true,
+    select: { userId: true },
   });
   await app.bus.publishAll(
-    mentioned.map(({ userId }): Outgoing => ({ topic: topics.user(userId), payload: { type: 'Mentioned', roomId, userId, messageId, seq } })),
+    created.map(({ userId }): Outgoing => ({ topic: topics.user(userId), payload: { type: 'Mentioned', roomId, userId, messageId, seq } })),
   );
 }

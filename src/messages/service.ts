@@ -41,9 +41,11 @@ export async function sendMessage(
   const mentions = validMentions(input.mentions ?? []);
   // Stored and published in one batched statement (see appender.ts), which also checks membership,
   // the reply target and the idempotency key.
-  const appended = await app.appender.append(roomId, { authorId, ...content, replyToId, clientMessageId });
-  if (!appended) return notStored(app, { roomId, authorId, replyToId, clientMessageId });
-  // A retry that found its original (above) mentions no one again: only a new message does.
+  const appended =
+    (await app.appender.append(roomId, { authorId, ...content, replyToId, clientMessageId })) ??
+    (await notStored(app, { roomId, authorId, replyToId, clientMessageId }));
+  // Mentions are stored after the message: a retry of a send that failed in between (same
+  // clientMessageId, so the original above) stores what is missing, and announces only that.
   await storeMentions(app, appended.message, mentions);
   // Sending ends the author's typing in the room. The message is already stored, so the sender is not
   // kept waiting for it (on Redis a round trip), and a failure is only logged. The stop is issued
