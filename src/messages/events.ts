@@ -18,6 +18,7 @@ export const storedMessageSelect = {
   body: true,
   payload: true,
   replyToId: true,
+  threadRootId: true,
   clientMessageId: true,
   createdAt: true,
   editedAt: true,
@@ -55,7 +56,13 @@ export function storedMessageOf({ message, author }: MessageAddedPayload): Store
   };
 }
 
-export const messageAdded = (message: StoredMessage): Outgoing[] => roomEvent(messageAddedPayload(message));
+/** A sent message: MessageAdded, and for a reply, ThreadUpdated of its thread right after. */
+export const messageSent = (message: StoredMessage): Outgoing[] => [
+  ...roomEvent(messageAddedPayload(message)),
+  ...(message.threadRootId === null
+    ? []
+    : roomEvent({ type: 'ThreadUpdated', roomId: message.roomId, rootId: message.threadRootId, replyId: message.id })),
+];
 
 /** Edited, deleted, or its reactions changed. */
 export const messageUpdated = (message: Message): Outgoing[] =>
