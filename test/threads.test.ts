@@ -87,6 +87,11 @@ const ThreadEvents = graphql(`
           seq
         }
       }
+      ... on MessageUpdated {
+        message {
+          seq
+        }
+      }
       ... on ThreadUpdated {
         rootId
         reply {
@@ -212,14 +217,15 @@ for (const transport of ['HTTP', 'graphql-ws'] as const) {
       assert.deepEqual(before?.replies.edges.map(({ node }) => node.seq), seqs.slice(1, 3));
     });
 
-    it('announces ThreadUpdated to roomEvents subscribers right after the reply', async () => {
+    it('announces ThreadUpdated to roomEvents subscribers right after a reply is sent or deleted', async () => {
       const roomId = await createRoomWith(api, alice, [bob]);
       const root = await sendAs(alice, roomId, 'root');
       const events = await subscribeReady(api.server.app.bus, await socketOf(bob), ThreadEvents, { roomId });
       await sendAs(alice, roomId, 'plain');
       const reply = await sendAs(bob, roomId, 'reply', root.id);
+      await ok(ThreadDelete, { messageId: reply.id }, bob);
       const received = [];
-      for (let n = 0; n < 3; n++) {
+      for (let n = 0; n < 5; n++) {
         const { data, errors } = await events.next();
         assert.equal(errors, undefined, JSON.stringify(errors));
         received.push(data!.roomEvents);
@@ -234,6 +240,8 @@ for (const transport of ['HTTP', 'graphql-ws'] as const) {
           reply: { seq: reply.seq },
           thread: { replyCount: 1, participants: [{ username: bob.username }] },
         },
+        { __typename: 'MessageUpdated', message: { seq: reply.seq } },
+        { __typename: 'ThreadUpdated', rootId: root.id, reply: { seq: reply.seq }, thread: { replyCount: 1, participants: [] } },
       ]);
     });
 

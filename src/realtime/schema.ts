@@ -47,7 +47,7 @@ const MessageUpdated = builder.objectRef<EventOf<'MessageUpdated'>>('MessageUpda
 
 const ThreadUpdated = builder.objectRef<EventOf<'ThreadUpdated'>>('ThreadUpdated').implement({
   description:
-    "A reply was added to a thread (right after the reply's MessageAdded): refresh the root's thread summary. Live only: a stream that resumes after a gap reads Message.thread again.",
+    "A reply was added to a thread (right after the reply's MessageAdded) or deleted (right after its MessageUpdated): refresh the root's thread summary. Live only: a stream that resumes after a gap reads Message.thread again.",
   fields: (t) => ({
     rootId: t.id({ description: 'The id of the thread\'s root message.', resolve: (event) => globalId('Message', event.rootId) }),
     thread: t.field({
@@ -59,7 +59,7 @@ const ThreadUpdated = builder.objectRef<EventOf<'ThreadUpdated'>>('ThreadUpdated
     }),
     reply: t.prismaField({
       type: 'Message',
-      description: 'The reply that was added.',
+      description: 'The reply that was added or deleted.',
       resolve: (query, event, _args, context) =>
         context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.replyId } }),
     }),

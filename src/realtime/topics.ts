@@ -11,7 +11,7 @@ export type MemberLeftReason = 'LEFT' | 'REMOVED' | 'BANNED';
 export type RoomEventPayload =
   | { type: 'MessageAdded'; roomId: string; seq: number; message: MessageRecord; author: AuthorRecord | null }
   | { type: 'MessageUpdated'; roomId: string; messageId: string; seq: number }
-  /** A reply was added to the thread of rootId. */
+  /** A reply was added to (or deleted from) the thread of rootId. */
   | { type: 'ThreadUpdated'; roomId: string; rootId: string; replyId: string }
   | { type: 'MemberJoined'; roomId: string; userId: string }
   | { type: 'MemberLeft'; roomId: string; userId: string; reason: MemberLeftReason }
