@@ -111,6 +111,9 @@ function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): 
     get messageAt() {
       return (messages ??= createMessageLoaders(app.prisma)).messageAt;
     },
+    get thread() {
+      return (messages ??= createMessageLoaders(app.prisma)).thread;
+    },
   };
 }
 

@@ -172,6 +172,33 @@ const AuthzSend = graphql(`
   }
 `);
 
+const AuthzReply = graphql(`
+  mutation AuthzReply($roomId: ID!, $replyToId: ID!) {
+    sendMessage(input: { roomId: $roomId, body: "matrix reply", replyToId: $replyToId }) {
+      id
+    }
+  }
+`);
+
+const AuthzThread = graphql(`
+  query AuthzThread($id: ID!) {
+    node(id: $id) {
+      ... on Message {
+        thread {
+          replyCount
+          replies(first: 5) {
+            edges {
+              node {
+                id
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
 const AuthzEdit = graphql(`
   mutation AuthzEdit($messageId: ID!) {
     editMessage(messageId: $messageId, body: "edited") {
@@ -518,6 +545,16 @@ describe('authorization matrix', () => {
       expected: { anonymous: 'NULL', outsider: 'NULL', banned: 'NULL', ...byRole('OK', 'OK', 'OK') },
     },
     {
+      name: 'node(message).thread',
+      ws: true,
+      run: async ({ call, room }) => {
+        const rootId = await messageOf(room, room.target.member);
+        await api.ok(AuthzReply, { roomId: room.roomId, replyToId: rootId }, room.witness.token);
+        return outcome(await call(AuthzThread, { id: rootId }));
+      },
+      expected: { anonymous: 'NULL', outsider: 'NULL', banned: 'NULL', ...byRole('OK', 'OK', 'OK') },
+    },
+    {
       name: 'node(user).presence',
       run: async ({ call, room }) => {
         const response = await call(AuthzNode, { id: room.witness.id });
@@ -582,6 +619,12 @@ describe('authorization matrix', () => {
       name: 'sendMessage',
       ws: true,
       run: async ({ call, room }) => outcome(await call(AuthzSend, { roomId: room.roomId })),
+      expected: { ...membersOnly, ...byRole('OK', 'OK', 'OK') },
+    },
+    {
+      name: 'sendMessage(reply)',
+      run: async ({ call, room }) =>
+        outcome(await call(AuthzReply, { roomId: room.roomId, replyToId: await messageOf(room, room.target.member) })),
       expected: { ...membersOnly, ...byRole('OK', 'OK', 'OK') },
     },
     {

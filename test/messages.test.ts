@@ -216,12 +216,18 @@ describe('messages', () => {
       [1, 2, 3],
     );
     // MessageAdded carries the stored row and its author's public columns, never the password hash.
-    const published = await events.settled(3);
+    // The reply also updates its root's thread, announced right after it (threads.test.ts covers what it reads).
+    const published = await events.settled(4);
     assert.deepEqual(
-      published.map((event) => event.type === 'MessageAdded' && [event.seq, event.message.id, event.message.authorId, event.author?.id]),
+      published.map((event) =>
+        event.type === 'MessageAdded'
+          ? [event.seq, event.message.id, event.message.authorId, event.author?.id]
+          : event.type === 'ThreadUpdated' && [event.rootId, event.replyId],
+      ),
       [
         [1, rawId(first.id), rawId(author.id), rawId(author.id)],
         [2, rawId(second.id), rawId(member.id), rawId(member.id)],
+        [rawId(first.id), rawId(second.id)],
         [3, rawId(both.id), rawId(owner.id), rawId(owner.id)],
       ],
     );
@@ -237,6 +243,7 @@ describe('messages', () => {
         body: null,
         payload,
         replyToId: rawId(first.id),
+        threadRootId: rawId(first.id),
         clientMessageId: 'client-1',
         createdAt: Date.parse(second.createdAt),
         editedAt: null,

@@ -153,6 +153,7 @@ interface AppendedRow {
   body: string | null;
   payload: Prisma.JsonValue | null;
   replyToId: string | null;
+  threadRootId: string | null;
   clientMessageId: string | null;
   createdAt: Date;
   memberRole: RoomRole;
@@ -166,7 +167,8 @@ interface AppendedRow {
 
 /**
  * One statement for the whole batch, whatever its rooms. It keeps the drafts whose author is a member
- * of the room, whose reply target is a message of the room and whose clientMessageId is new; adds each
+ * of the room, whose reply target is a message of the room and whose clientMessageId is new; a reply
+ * joins the thread of its target's root (the target itself when it replies to nothing); adds each
  * room's count to its lastSeq (the UPDATE takes the rooms' row locks, so concurrent statements, on any
  * instance, get consecutive ranges); and inserts them numbered in arrival order. If the INSERT fails,
  * the increments go with it: seqs stay 1..N without gaps or duplicates. Nothing is stored in a room
@@ -183,11 +185,13 @@ async function insert(prisma: PrismaClient, batch: Pending[]): Promise<Appended[
       VALUES ${Prisma.join(drafts)}
     ),
     "accepted" AS (
-      SELECT d.*, row_number() OVER (PARTITION BY d."roomId" ORDER BY d."position")::int AS "rank"
+      SELECT d.*, COALESCE(r."threadRootId", r."id") AS "threadRootId",
+        row_number() OVER (PARTITION BY d."roomId" ORDER BY d."position")::int AS "rank"
       FROM "draft" d
+      -- At most one row (by primary key): the reply target, when it is a message of the room.
+      LEFT JOIN "Message" r ON r."id" = d."replyToId" AND r."roomId" = d."roomId"
       WHERE EXISTS (SELECT 1 FROM "RoomMember" rm WHERE rm."roomId" = d."roomId" AND rm."userId" = d."authorId")
-        AND (d."replyToId" IS NULL
-          OR EXISTS (SELECT 1 FROM "Message" r WHERE r."id" = d."replyToId" AND r."roomId" = d."roomId"))
+        AND (d."replyToId" IS NULL OR r."id" IS NOT NULL)
         AND (d."clientMessageId" IS NULL
           OR NOT EXISTS (SELECT 1 FROM "Message" o WHERE o."roomId" = d."roomId" AND o."authorId" = d."authorId"
             AND o."clientMessageId" = d."clientMessageId"))
@@ -200,10 +204,10 @@ async function insert(prisma: PrismaClient, batch: Pending[]): Promise<Appended[
       RETURNING "Room"."id" AS "roomId", "Room"."lastSeq" - c."n" AS "before"
     ),
     "stored" AS (
-      INSERT INTO "Message" ("id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "clientMessageId", "createdAt")
-      SELECT a."id", a."roomId", nx."before" + a."rank", a."authorId", a."body", a."payload", a."replyToId", a."clientMessageId", ${now}
+      INSERT INTO "Message" ("id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "threadRootId", "clientMessageId", "createdAt")
+      SELECT a."id", a."roomId", nx."before" + a."rank", a."authorId", a."body", a."payload", a."replyToId", a."threadRootId", a."clientMessageId", ${now}
       FROM "accepted" a JOIN "next" nx ON nx."roomId" = a."roomId"
-      RETURNING "id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "clientMessageId", "createdAt"
+      RETURNING "id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "threadRootId", "clientMessageId", "createdAt"
     )
     SELECT s.*, rm."role"::text AS "memberRole", rm."joinedAt" AS "memberJoinedAt", rm."lastReadSeq" AS "memberLastReadSeq",
       u."username" AS "authorUsername", u."displayName" AS "authorDisplayName", u."createdAt" AS "authorCreatedAt",
@@ -221,6 +225,7 @@ async function insert(prisma: PrismaClient, batch: Pending[]): Promise<Appended[
       body: row.body,
       payload: row.payload,
       replyToId: row.replyToId,
+      threadRootId: row.threadRootId,
       clientMessageId: row.clientMessageId,
       createdAt: row.createdAt,
       editedAt: null,

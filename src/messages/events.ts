@@ -18,6 +18,7 @@ export const storedMessageSelect = {
   body: true,
   payload: true,
   replyToId: true,
+  threadRootId: true,
   clientMessageId: true,
   createdAt: true,
   editedAt: true,
@@ -55,7 +56,17 @@ export function storedMessageOf({ message, author }: MessageAddedPayload): Store
   };
 }
 
-export const messageAdded = (message: StoredMessage): Outgoing[] => roomEvent(messageAddedPayload(message));
+/** For a reply that was sent or deleted, its thread's summary changed; nothing for any other message. */
+const threadUpdated = (message: Message): Outgoing[] =>
+  message.threadRootId === null
+    ? []
+    : roomEvent({ type: 'ThreadUpdated', roomId: message.roomId, rootId: message.threadRootId, replyId: message.id });
+
+/** A sent message: MessageAdded, and for a reply, ThreadUpdated of its thread right after. */
+export const messageSent = (message: StoredMessage): Outgoing[] => [...roomEvent(messageAddedPayload(message)), ...threadUpdated(message)];
+
+/** A deleted message: MessageUpdated, and for a reply, ThreadUpdated (its author may no longer be a participant). */
+export const messageDeleted = (message: Message): Outgoing[] => [...messageUpdated(message), ...threadUpdated(message)];
 
 /** Edited, deleted, or its reactions changed. */
 export const messageUpdated = (message: Message): Outgoing[] =>

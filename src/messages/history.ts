@@ -6,7 +6,7 @@ import { fail } from '../errors.js';
 import type { Message } from '../generated/prisma/client.js';
 
 /**
- * A room's history as a Relay connection over seq, oldest first. Pages are keyset ranges
+ * A room's history (or a thread's replies, which keep their room seqs) as a Relay connection over seq, oldest first. Pages are keyset ranges
  * (seq > after, seq < before, LIMIT n), not prisma cursors: prisma applies take after a
  * cursor in memory, which would read a room's whole history for every page.
  */
@@ -24,14 +24,20 @@ function decodeCursor(cursor: string, argument: string): number {
   return seq;
 }
 
-export function messagePage(context: Context, info: GraphQLResolveInfo, roomId: string, args: DefaultConnectionArguments) {
+/** The messages of `scope` (a room, or a thread), paged by args. */
+export function messagePage(
+  context: Context,
+  info: GraphQLResolveInfo,
+  scope: { roomId: string } | { threadRootId: string },
+  args: DefaultConnectionArguments,
+) {
   return resolveCursorConnection<Promise<Message[]>>(
     { args, defaultSize: 50, maxSize: 100, toCursor: (message) => encodeCursor(message.seq) },
     ({ before, after, limit, inverted }) =>
       context.app.prisma.message.findMany({
         ...queryFromInfo({ context, info, typeName: 'Message', paths: [['nodes'], ['edges', 'node']] }),
         where: {
-          roomId,
+          ...scope,
           seq: {
             ...(after ? { gt: decodeCursor(after, 'after') } : {}),
             ...(before ? { lt: decodeCursor(before, 'before') } : {}),

@@ -5,6 +5,7 @@ import { parseId } from '../ids.js';
 import { MAX_MENTIONS } from './mentions.js';
 import { MAX_QUERY_LENGTH, searchPage, type SearchHit, type SnippetPart } from './search.js';
 import * as messages from './service.js';
+import './threads.js';
 import { Message } from './types.js';
 
 const SendMessageInput = builder.inputType('SendMessageInput', {

@@ -5,7 +5,7 @@ import { memberKey, memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager, requireOutranks } from '../rooms/permissions.js';
 import { requireMayMessageIn } from '../users/blocks.js';
 import { lockLiveMessage, memberMessage } from './access.js';
-import { messageUpdated, readReceipt } from './events.js';
+import { messageDeleted, messageUpdated, readReceipt } from './events.js';
 import { validBody, validClientMessageId, validEmoji, validPayload, validReadSeq } from './input.js';
 import { storeMentions, validMentions } from './mentions.js';
 
@@ -128,7 +128,7 @@ export async function deleteMessage(app: App, userId: string, messageId: string)
     }),
     app.prisma.reaction.deleteMany({ where: { messageId } }),
   ]);
-  if (count > 0) await app.bus.publishAll(messageUpdated(message));
+  if (count > 0) await app.bus.publishAll(messageDeleted(message));
   return message;
 }
 

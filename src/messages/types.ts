@@ -66,7 +66,7 @@ export const Message = builder.prismaNode('Message', {
   }),
 });
 
-const MessageConnection = builder.connectionObject({ type: Message, name: 'MessageConnection' }, { name: 'MessageEdge' });
+export const MessageConnection = builder.connectionObject({ type: Message, name: 'MessageConnection' }, { name: 'MessageEdge' });
 
 builder.prismaObjectFields(Room, (t) => ({
   lastMessage: t.field({
@@ -83,7 +83,7 @@ builder.prismaObjectFields(Room, (t) => ({
       type: Message,
       description: 'Messages newest last. last/before pages backwards from the newest.',
       authScopes: membersOfRoom,
-      resolve: (room, args, context, info) => messagePage(context, info, room.id, args),
+      resolve: (room, args, context, info) => messagePage(context, info, { roomId: room.id }, args),
     },
     MessageConnection,
   ),

@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import { globalId, parseId } from '../ids.js';
 import { storedMessageOf } from '../messages/events.js';
 import type { MessageQuery } from '../messages/schema.js';
+import { Thread } from '../messages/threads.js';
 import { Presence } from '../users/schema.js';
 import { messageAddedStream, myEventStream, presenceStream, roomEventStream } from './streams.js';
 import type { PresencePayload, RoomEventPayload } from './topics.js';
@@ -40,6 +41,27 @@ const MessageUpdated = builder.objectRef<EventOf<'MessageUpdated'>>('MessageUpda
       description: 'Edited, deleted or re-reacted message, in its new state.',
       resolve: (query, event, _args, context) =>
         context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+    }),
+  }),
+});
+
+const ThreadUpdated = builder.objectRef<EventOf<'ThreadUpdated'>>('ThreadUpdated').implement({
+  description:
+    "A reply was added to a thread (right after the reply's MessageAdded) or deleted (right after its MessageUpdated): refresh the root's thread summary. Live only: a stream that resumes after a gap reads Message.thread again.",
+  fields: (t) => ({
+    rootId: t.id({ description: 'The id of the thread\'s root message.', resolve: (event) => globalId('Message', event.rootId) }),
+    thread: t.field({
+      type: Thread,
+      description: 'The thread as it is now.',
+      // The thread has at least this event's reply, unless the room went away meanwhile.
+      nullable: true,
+      resolve: (event, _args, context) => context.loaders.thread.load(event.rootId),
+    }),
+    reply: t.prismaField({
+      type: 'Message',
+      description: 'The reply that was added or deleted.',
+      resolve: (query, event, _args, context) =>
+        context.app.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.replyId } }),
     }),
   }),
 });
@@ -130,7 +152,7 @@ const UserUpdated = builder.objectRef<EventOf<'UserUpdated'>>('UserUpdated').imp
 });
 
 const RoomEvent = builder.unionType('RoomEvent', {
-  types: [MessageAdded, MessageUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged, UserUpdated, Mentioned],
+  types: [MessageAdded, MessageUpdated, ThreadUpdated, MemberJoined, MemberLeft, RoomUpdated, RoomDeleted, ReadReceipt, TypingChanged, UserUpdated, Mentioned],
   resolveType: (event) => event.type,
 });
 

@@ -11,6 +11,8 @@ export type MemberLeftReason = 'LEFT' | 'REMOVED' | 'BANNED';
 export type RoomEventPayload =
   | { type: 'MessageAdded'; roomId: string; seq: number; message: MessageRecord; author: AuthorRecord | null }
   | { type: 'MessageUpdated'; roomId: string; messageId: string; seq: number }
+  /** A reply was added to (or deleted from) the thread of rootId. */
+  | { type: 'ThreadUpdated'; roomId: string; rootId: string; replyId: string }
   | { type: 'MemberJoined'; roomId: string; userId: string }
   | { type: 'MemberLeft'; roomId: string; userId: string; reason: MemberLeftReason }
   | { type: 'RoomUpdated'; roomId: string }
@@ -35,6 +37,7 @@ export interface MessageRecord {
   body: string | null;
   payload: JsonValue | null;
   replyToId: string | null;
+  threadRootId: string | null;
   clientMessageId: string | null;
   createdAt: string;
   editedAt: string | null;

@@ -10,7 +10,7 @@ import { createRateLimits } from '../limits/rates.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMessageAppender } from '../messages/appender.js';
 import { acceptAnyPayload, type MessageChecker } from '../messages/checker.js';
-import { messageAdded } from '../messages/events.js';
+import { messageSent } from '../messages/events.js';
 import { createEventBus } from '../realtime/bus.js';
 import { createLiveStreams } from '../realtime/live-streams.js';
 import { createPresenceTracker } from '../realtime/presence.js';
@@ -98,7 +98,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       db.prisma,
       (messages) => {
         metrics.messagesStored(messages.length);
-        return bus.publishAll(messages.flatMap(messageAdded));
+        return bus.publishAll(messages.flatMap(messageSent));
       },
       // PGlite runs one statement at a time; PostgreSQL's pool (10) keeps room for reads beside four.
       location.kind === 'postgres' ? 4 : 1,
