@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { pgliteDirectory } from '../src/db/client.js';
+import { openPGlite } from '../src/db/pglite.js';
 import { compiledServer, startChild, type ServerChild } from './processes.js';
 
 /** The Parley servers the benchmarks start: embedded (PGlite), or on PostgreSQL + Redis. */
@@ -27,6 +29,8 @@ export async function startParleyChild(
   databaseUrl: string | null;
   /** Stops the child, runs between (the database is then the caller's alone), and starts it again on the same data. */
   restart: (between: () => Promise<void>) => Promise<ServerChild>;
+  /** Runs SQL on the child's database (bulk setup); on PGlite, which is the server's alone, between a stop and a start. Returns the running server. */
+  runSql: (statements: readonly string[]) => Promise<ServerChild>;
 }> {
   const scratch = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   const env: Record<string, string> = {
@@ -64,7 +68,28 @@ export async function startParleyChild(
       server = await start();
       return server;
     };
-    return { server, cleanup, dataDir: scratch, databaseUrl: env.DATABASE_URL ?? null, restart };
+    const databaseUrl = env.DATABASE_URL ?? null;
+    const runSql = async (statements: readonly string[]) => {
+      if (!databaseUrl) {
+        return restart(async () => {
+          const pglite = await openPGlite(pgliteDirectory(scratch));
+          try {
+            for (const statement of statements) await pglite.exec(statement);
+          } finally {
+            await pglite.close();
+          }
+        });
+      }
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        for (const statement of statements) await client.query(statement);
+      } finally {
+        await client.end();
+      }
+      return server;
+    };
+    return { server, cleanup, dataDir: scratch, databaseUrl, restart, runSql };
   } catch (error) {
     await cleanup();
     throw error;

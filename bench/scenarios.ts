@@ -32,9 +32,6 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
-import { pgliteDirectory } from '../src/db/client.js';
-import { openPGlite } from '../src/db/pglite.js';
 import { parseId } from '../src/ids.js';
 import { checkBackendReachable, startParleyChild } from './backends.js';
 import { createPoster, SocketSender, type Operation } from './clients.js';
@@ -244,25 +241,7 @@ async function runHistory(
   const roomId = room.createRoom.id;
   const statements = bulkHistorySql(parseId('Room', roomId, 'roomId'), parseId('User', owner.id, 'userId'), historySize);
   const t0 = performance.now();
-  if (parley.databaseUrl) {
-    const client = new pg.Client({ connectionString: parley.databaseUrl });
-    await client.connect();
-    try {
-      for (const statement of statements) await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  } else {
-    // PGlite is the server's alone while it runs: stop it, insert, start it again on the same data.
-    server = await parley.restart(async () => {
-      const pglite = await openPGlite(pgliteDirectory(parley.dataDir));
-      try {
-        for (const statement of statements) await pglite.exec(statement);
-      } finally {
-        await pglite.close();
-      }
-    });
-  }
+  server = await parley.runSql(statements);
   log(`${backend} history: ${historySize} messages inserted in ${round((performance.now() - t0) / 1000)} s`);
 
   const socket = new SocketSender(server.wsUrl, owner.token);

@@ -14,9 +14,6 @@
  *   BENCH_DATABASE_URL, BENCH_REDIS_URL as for bench/fanout.ts.
  */
 import { loadavg } from 'node:os';
-import pg from 'pg';
-import { pgliteDirectory } from '../src/db/client.js';
-import { openPGlite } from '../src/db/pglite.js';
 import { parseId } from '../src/ids.js';
 import { checkBackendReachable, startParleyChild } from './backends.js';
 import { createPoster, SocketSender, type Operation } from './clients.js';
@@ -79,25 +76,7 @@ async function runBackend(backend: 'embedded' | 'postgres'): Promise<void> {
     setup.close();
     const statements = bulkMessagesSql(roomIds, authorIds);
     const t0 = performance.now();
-    if (parley.databaseUrl) {
-      const client = new pg.Client({ connectionString: parley.databaseUrl });
-      await client.connect();
-      try {
-        for (const statement of statements) await client.query(statement);
-      } finally {
-        await client.end();
-      }
-    } else {
-      // PGlite is the server's alone while it runs: stop it, insert, start it again on the same data.
-      server = await parley.restart(async () => {
-        const pglite = await openPGlite(pgliteDirectory(parley.dataDir));
-        try {
-          for (const statement of statements) await pglite.exec(statement);
-        } finally {
-          await pglite.close();
-        }
-      });
-    }
+    server = await parley.runSql(statements);
     log(`${backend}: ${messageCount} messages in ${roomCount} rooms inserted in ${round((performance.now() - t0) / 1000)} s`);
 
     const socket = new SocketSender(server.wsUrl, viewer.token);
