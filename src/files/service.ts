@@ -2,6 +2,7 @@ import type { App } from '../app.js';
 import { fail } from '../errors.js';
 import type { Attachment } from '../generated/prisma/client.js';
 import { uuidv7 } from '../ids.js';
+import { requireMember } from '../rooms/access.js';
 import { requireMayMessageIn } from '../users/blocks.js';
 import { sniff } from './sniff.js';
 
@@ -18,6 +19,7 @@ const MAX_NAME = 255;
 export async function uploadAttachment(app: App, userId: string, roomId: string, file: File): Promise<Attachment> {
   await app.limits.act('uploads', userId);
   const { maxFileBytes, allowedTypes } = app.config.files;
+  await requireMember(app.prisma, roomId, userId);
   await requireMayMessageIn(app, roomId, userId);
   // Already in memory (http.ts bounds the request body), so measured as read.
   const bytes = Buffer.from(await file.arrayBuffer());
@@ -88,6 +90,8 @@ export async function appendWithAttachments<T>(
     });
     if (original) return null;
   }
+  // A non-member hears that first, as for a send without attachments.
+  await requireMember(app.prisma, roomId, authorId);
   const messageId = uuidv7();
   await claimAttachments(app, { roomId, authorId, messageId }, attachmentIds);
   let appended: T | null = null;
