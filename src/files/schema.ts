@@ -49,8 +49,8 @@ builder.prismaObjectField(Message, 'attachments', (t) =>
   t.field({
     type: [Attachment],
     description: 'Files attached when the message was sent, in upload order; none once it is deleted.',
-    resolve: (message, _args, context) =>
-      context.app.prisma.attachment.findMany({ where: { messageId: message.id }, orderBy: { id: 'asc' } }),
+    // One query for a whole page of messages.
+    resolve: (message, _args, context) => context.loaders.attachments.load(message.id),
   }),
 );
 
