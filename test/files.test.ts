@@ -96,6 +96,17 @@ function gif(width: number, height: number): Uint8Array {
   return bytes;
 }
 
+/** uploadAttachment as a multipart request (the GraphQL multipart request spec), as a browser's FormData sends it. */
+async function uploadOver(api: TestServer, user: TestUser, roomId: string, file: Blob, name: string) {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: print(FilesUpload), variables: { roomId, file: null } }));
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', file, name);
+  const response = await fetch(api.url, { method: 'POST', body: form, headers: { authorization: `Bearer ${user.token}` } });
+  const body = (await response.json()) as { data?: { uploadAttachment: Uploaded } | null; errors?: GraphQLErrorJson[] };
+  return { status: response.status, attachment: body.data?.uploadAttachment, errors: body.errors };
+}
+
 for (const store of ['directory', 'database'] as const) {
   describe(`attachments (FILE_STORE=${store})`, () => {
     let api: TestServer;
@@ -106,16 +117,8 @@ for (const store of ['directory', 'database'] as const) {
     let roomId: string;
     const sockets: SocketClient[] = [];
 
-    /** uploadAttachment as a multipart request (the GraphQL multipart request spec), as a browser's FormData sends it. */
-    async function upload(user: TestUser, bytes: Uint8Array, name: string, declaredType: string, room = roomId) {
-      const form = new FormData();
-      form.append('operations', JSON.stringify({ query: print(FilesUpload), variables: { roomId: room, file: null } }));
-      form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-      form.append('0', new Blob([new Uint8Array(bytes)], { type: declaredType }), name);
-      const response = await fetch(api.url, { method: 'POST', body: form, headers: { authorization: `Bearer ${user.token}` } });
-      const body = (await response.json()) as { data?: { uploadAttachment: Uploaded } | null; errors?: GraphQLErrorJson[] };
-      return { status: response.status, attachment: body.data?.uploadAttachment, errors: body.errors };
-    }
+    const upload = (user: TestUser, bytes: Uint8Array, name: string, declaredType: string, room = roomId) =>
+      uploadOver(api, user, room, new Blob([new Uint8Array(bytes)], { type: declaredType }), name);
 
     async function uploaded(user: TestUser, bytes: Uint8Array, name: string, declaredType = 'application/octet-stream') {
       const { attachment, errors } = await upload(user, bytes, name, declaredType);
@@ -260,3 +263,22 @@ for (const store of ['directory', 'database'] as const) {
     });
   });
 }
+
+describe('attachment upload rate', () => {
+  let api: TestServer;
+  before(async () => {
+    api = await startTestServer({ env: { UPLOAD_RATE: '1/1h' } });
+  });
+  after(() => api.close());
+
+  it('counts uploads per user against UPLOAD_RATE', async () => {
+    const alice = await createUser(api, 'alice');
+    const roomId = await createRoomWith(api, alice, []);
+    const codes: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { errors } = await uploadOver(api, alice, roomId, new Blob(['hello'], { type: 'text/plain' }), 'hello.txt');
+      codes.push(errors?.[0]?.extensions?.code ?? 'OK');
+    }
+    assert.deepEqual(codes, ['OK', 'RATE_LIMITED']);
+  });
+});
