@@ -7,7 +7,7 @@ import { requireMayMessageIn } from '../users/blocks.js';
 import { sniff } from './sniff.js';
 
 /** Uploads not attached to a message within this long are deleted (at their uploader's next upload). */
-export const UNATTACHED_TTL_MS = 24 * 3600 * 1000;
+const UNATTACHED_TTL_MS = 24 * 3600 * 1000;
 /** The most attachments one message may have. */
 export const MAX_ATTACHMENTS = 10;
 const MAX_NAME = 255;
