@@ -2,12 +2,14 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /**
  * How each custom scalar reaches a client: DateTime as its ISO string, JSON as a JSON value (the type lives in
- * web/src/scalars.ts; the path is relative to the generated file that imports it).
+ * web/src/scalars.ts; the path is relative to the generated file that imports it); File, an upload's input, as a
+ * WHATWG File.
  */
 const scalars = (scalarsModule: string) => ({
   DateTime: 'string',
   JSON: `${scalarsModule}#JsonValue`,
   ID: 'string',
+  File: 'File',
 });
 
 /** Where the web client's typed documents go; `npm run build:web` generates this target alone. */

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { Database, PrismaClient } from './db/client.js';
+import type { FileStore } from './files/storage.js';
 import type { ConnectionLimits } from './limits/connections.js';
 import type { RateLimits } from './limits/rates.js';
 import type { Logger } from './logger.js';
@@ -43,6 +44,8 @@ export interface App {
   connections: ConnectionLimits;
   /** Stores sent messages, batching concurrent sends to a room, and publishes them. */
   appender: MessageAppender;
+  /** Where attachment bytes are kept (FILE_STORE). */
+  files: FileStore;
   /** Which message payloads sendMessage accepts (custom message formats). */
   messageChecker: MessageChecker;
   /** Requests and operations in flight, which a graceful stop waits for. */

@@ -23,6 +23,8 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string };
+    /** An upload of a multipart request (files/schema.ts); input only. */
+    File: { Input: File; Output: never };
   };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;

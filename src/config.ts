@@ -30,6 +30,18 @@ export interface Config {
   shutdownTimeoutMs: number;
   limits: Limits;
   rateLimits: RateLimitSettings;
+  files: FileSettings;
+}
+
+/** Message attachments (src/files/). */
+export interface FileSettings {
+  /** Where the bytes are kept: a directory under DATA_DIR (one instance, or a shared directory) or the database. */
+  store: 'directory' | 'database';
+  maxFileBytes: number;
+  /** Content types accepted, as sniffed from the bytes. */
+  allowedTypes: string[];
+  /** How long an Attachment.url stays valid. */
+  urlTtlSeconds: number;
 }
 
 export interface OidcSettings {
@@ -89,6 +101,8 @@ export interface RateLimitSettings {
   searchMessages: Rate[];
   /** Per user: changes to their account and sessions (endSession, logOutEverywhere). */
   accountChanges: Rate[];
+  /** Per user: uploadAttachment. */
+  uploads: Rate[];
   /** WebSockets open at once from one address, on one instance. */
   socketsPerAddress: number;
   /** How long a socket may stay open without a signed-in operation. */
@@ -183,6 +197,15 @@ const envSchema = z.object({
   SET_TYPING_RATE: rates.prefault('30/10s,600/10m'),
   SEARCH_RATE: rates.prefault('20/10s,200/10m'),
   ACCOUNT_CHANGE_RATE: rates.prefault('20/1m,200/1h'),
+  UPLOAD_RATE: rates.prefault('10/1m,100/1h'),
+  FILE_STORE: z.enum(['directory', 'database']).default('directory'),
+  MAX_FILE_BYTES: positiveInt.default(10 * 1024 * 1024),
+  ALLOWED_FILE_TYPES: z
+    .string()
+    .regex(/^[\w.+-]+\/[\w.+-]+(,[\w.+-]+\/[\w.+-]+)*$/, 'expected content types like image/png,application/pdf')
+    .transform((text) => text.split(','))
+    .default(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf', 'text/plain']),
+  FILE_URL_TTL: duration.default(3600),
   MAX_SOCKETS_PER_ADDRESS: positiveInt.default(100),
   ANONYMOUS_SOCKET_GRACE: duration.default(10),
   MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt.default(100),
@@ -259,9 +282,16 @@ export function loadConfig(env: Env = process.env): Config {
       setTyping: e.SET_TYPING_RATE,
       searchMessages: e.SEARCH_RATE,
       accountChanges: e.ACCOUNT_CHANGE_RATE,
+      uploads: e.UPLOAD_RATE,
       socketsPerAddress: e.MAX_SOCKETS_PER_ADDRESS,
       anonymousSocketGraceMs: e.ANONYMOUS_SOCKET_GRACE * 1000,
       subscriptionsPerSocket: e.MAX_SUBSCRIPTIONS_PER_SOCKET,
+    },
+    files: {
+      store: e.FILE_STORE,
+      maxFileBytes: e.MAX_FILE_BYTES,
+      allowedTypes: e.ALLOWED_FILE_TYPES,
+      urlTtlSeconds: e.FILE_URL_TTL,
     },
   };
 }

@@ -114,6 +114,9 @@ function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): 
     get thread() {
       return (messages ??= createMessageLoaders(app.prisma)).thread;
     },
+    get attachments() {
+      return (messages ??= createMessageLoaders(app.prisma)).attachments;
+    },
   };
 }
 

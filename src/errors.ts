@@ -73,4 +73,6 @@ export const fail = {
     ),
   payloadTooLarge: (limit: number) =>
     new ParleyError(ErrorCode.PAYLOAD_TOO_LARGE, `The request is larger than the limit of ${limit} bytes.`),
+  fileTooLarge: (limit: number) =>
+    new ParleyError(ErrorCode.PAYLOAD_TOO_LARGE, `A file must be at most ${limit} bytes (MAX_FILE_BYTES).`, { field: 'file' }),
 };

@@ -5,7 +5,7 @@ import { fail } from './errors.js';
 import { unstorable } from './input-text.js';
 
 /** The node types whose global IDs clients pass back as arguments. */
-export type NodeType = 'User' | 'Room' | 'Message' | 'Session';
+export type NodeType = 'User' | 'Room' | 'Message' | 'Session' | 'Attachment';
 
 export const globalId = (type: NodeType, id: string): string => encodeGlobalID(type, id);
 

@@ -6,6 +6,7 @@ import './users/sessions-schema.js';
 import './rooms/types.js';
 import './rooms/schema.js';
 import './messages/schema.js';
+import './files/schema.js';
 import './realtime/typing-schema.js';
 import './realtime/schema.js';
 

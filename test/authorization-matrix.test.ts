@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { globalId } from '../src/ids.js';
 import { schema } from '../src/schema.js';
@@ -167,6 +168,23 @@ const AuthzSearch = graphql(`
 const AuthzSend = graphql(`
   mutation AuthzSend($roomId: ID!) {
     sendMessage(input: { roomId: $roomId, body: "matrix" }) {
+      id
+    }
+  }
+`);
+
+const AuthzUpload = graphql(`
+  mutation AuthzUpload($roomId: ID!, $file: File!) {
+    uploadAttachment(roomId: $roomId, file: $file) {
+      id
+      url
+    }
+  }
+`);
+
+const AuthzAttach = graphql(`
+  mutation AuthzAttach($roomId: ID!, $attachmentId: ID!) {
+    sendMessage(input: { roomId: $roomId, body: "matrix attachment", attachmentIds: [$attachmentId] }) {
       id
     }
   }
@@ -504,6 +522,19 @@ describe('authorization matrix', () => {
     return outcome(await api.request(document, variables, token));
   }
 
+  /** uploadAttachment of a small text file as a multipart request (files cannot go over graphql-ws). */
+  async function upload(roomId: string, token: string | undefined) {
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query: print(AuthzUpload), variables: { roomId, file: null } }));
+    form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+    form.append('0', new Blob(['matrix'], { type: 'text/plain' }), 'matrix.txt');
+    const response = await fetch(api.url, { method: 'POST', body: form, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const body = (await response.json()) as { data?: { uploadAttachment: { id: string; url: string } | null }; errors?: GraphQLErrorJson[] };
+    return { status: response.status, data: body.data, errors: body.errors };
+  }
+  /** A new upload of author's to the room. */
+  const uploadOf = async (room: RoomFixture, author: TestUser) => (await upload(room.roomId, author.token)).data!.uploadAttachment!;
+
   /** A new message of author's in the room. */
   const messageOf = async (room: RoomFixture, author: TestUser) => (await send(api, author, room.roomId, 'target')).id;
   /** The caller's own message when they are a member; else a member's (which they may not touch). */
@@ -620,6 +651,26 @@ describe('authorization matrix', () => {
       ws: true,
       run: async ({ call, room }) => outcome(await call(AuthzSend, { roomId: room.roomId })),
       expected: { ...membersOnly, ...byRole('OK', 'OK', 'OK') },
+    },
+    {
+      name: 'uploadAttachment',
+      run: async ({ user, room }) => outcome(await upload(room.roomId, user?.token)),
+      expected: { ...membersOnly, ...byRole('OK', 'OK', 'OK') },
+    },
+    {
+      // The file's bare path with the caller's token (the signed URL is for whoever holds it).
+      name: 'uploadAttachment(GET /files/<id>)',
+      run: async ({ user, room }) => {
+        const { url } = await uploadOf(room, room.target.member);
+        const response = await fetch(new URL(url.split('?')[0]!, api.url), user ? { headers: { authorization: `Bearer ${user.token}` } } : {});
+        return response.status === 200 ? 'OK' : String(response.status);
+      },
+      expected: { anonymous: '404', outsider: '404', banned: '404', ...byRole('OK', 'OK', 'OK') },
+    },
+    {
+      name: "sendMessage(a member's attachment)",
+      run: async ({ call, room }) => outcome(await call(AuthzAttach, { roomId: room.roomId, attachmentId: (await uploadOf(room, room.target.member)).id })),
+      expected: { ...membersOnly, ...byRole('BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT') },
     },
     {
       name: 'sendMessage(reply)',

@@ -81,6 +81,13 @@ describe('GraphQL over HTTP, per the spec', () => {
   });
 
   it('answers no malformed request with a 5xx', async () => {
+    /** A multipart body (the GraphQL multipart request spec) with these fields, and a file part "0" if asked. */
+    const multipart = (fields: Record<string, string>, withFile = false) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) form.append(name, value);
+      if (withFile) form.append('0', new Blob(['x'], { type: 'text/plain' }), 'x.txt');
+      return form;
+    };
     const json = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
     const deepArray = `${'['.repeat(50_000)}${']'.repeat(50_000)}`;
     const mutationOverGet = `?query=${encodeURIComponent('mutation { setTyping(roomId: "x", typing: true) }')}`;
@@ -88,6 +95,10 @@ describe('GraphQL over HTTP, per the spec', () => {
       ['text/plain body', '', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ me { id } }"}' }],
       ['no content-type', '', { method: 'POST', body: '{"query":"{ me { id } }"}' }],
       ['multipart', '', { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--\r\n' }],
+      ['multipart, operations not JSON', '', { method: 'POST', body: multipart({ operations: '{', map: '{}' }) }],
+      ['multipart, map to a missing part', '', { method: 'POST', body: multipart({ operations: '{"query":"{ me { id } }","variables":{"f":null}}', map: '{"0":["variables.f"]}' }) }],
+      ['multipart, map not an object', '', { method: 'POST', body: multipart({ operations: '{"query":"{ me { id } }"}', map: '[1]' }) }],
+      ['multipart, a file where a string goes', '', { method: 'POST', body: multipart({ operations: '{"query":"query($s: String) { users(search: $s) { edges { cursor } } }","variables":{"s":null}}', map: '{"0":["variables.s"]}' }, true) }],
       ['unknown charset', '', { method: 'POST', headers: { ...json, 'content-type': 'application/json; charset=klingon' }, body: '{"query":"{ me { id } }"}' }],
       ['batched array', '', { method: 'POST', headers: json, body: '[{"query":"{ me { id } }"},{"query":"{ me { id } }"}]' }],
       ['empty array', '', { method: 'POST', headers: json, body: '[]' }],

@@ -7,7 +7,7 @@ import { fail } from '../errors.js';
 export type RefusalCounter = (limit: string) => void;
 
 /** The per-user actions with a rate: a burst allowance and a sustained rate each. */
-export type Action = 'sendMessage' | 'editMessage' | 'reactions' | 'setTyping' | 'searchMessages' | 'accountChanges';
+export type Action = 'sendMessage' | 'editMessage' | 'reactions' | 'setTyping' | 'searchMessages' | 'accountChanges' | 'uploads';
 
 /**
  * The rate limits of the use cases. The service functions call them, so HTTP and graphql-ws are
@@ -65,6 +65,7 @@ export function createRateLimits(settings: RateLimitSettings, redis: Redis | nul
     setTyping: windows('setTyping', settings.setTyping),
     searchMessages: windows('searchMessages', settings.searchMessages),
     accountChanges: windows('accountChanges', settings.accountChanges),
+    uploads: windows('uploads', settings.uploads),
   };
   const signUps = windows('signUp', settings.signUpsPerAddress);
   const logInAccount = limiter('logIn:account', settings.logInFailuresPerAccount, settings.logInLockoutSeconds);

@@ -23,9 +23,10 @@ export interface MessageAppender {
   /**
    * Stores the message with its room's next seq. Null when the statement did not store it: the author
    * is not a member, the reply target is not a message of the room, the room is gone, or the author
-   * used this clientMessageId before. The caller finds out which, off the hot path.
+   * used this clientMessageId before. The caller finds out which, off the hot path. `id`: the
+   * message's id, when the caller needs it before the message is stored.
    */
-  append(roomId: string, draft: MessageDraft): Promise<Appended | null>;
+  append(roomId: string, draft: MessageDraft, id?: string): Promise<Appended | null>;
 }
 
 /** The most messages one statement stores (8 parameters each, far below PostgreSQL's 65535). */
@@ -133,9 +134,9 @@ export function createMessageAppender(
   }
 
   return {
-    append: (roomId, draft) =>
+    append: (roomId, draft, id = uuidv7()) =>
       new Promise((resolve, reject) => {
-        waiting.push({ id: uuidv7(), roomId, draft, resolve, reject });
+        waiting.push({ id, roomId, draft, resolve, reject });
         // Sends arriving in the same turn of the event loop join the same statement.
         if (!scheduled) {
           scheduled = true;

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { PrismaClient } from '../db/client.js';
-import { Prisma, type Message, type User } from '../generated/prisma/client.js';
+import { Prisma, type Attachment, type Message, type User } from '../generated/prisma/client.js';
 
 /** Per-request loaders of the messages domain: each batches every key of a tick into one query. */
 export interface MessageLoaders {
@@ -12,6 +12,8 @@ export interface MessageLoaders {
   messageAt: DataLoader<MessageSeqKey, Message | null, string>;
   /** The thread a root message starts, by the root's id; null while it has no replies. */
   thread: DataLoader<string, ThreadSummary | null>;
+  /** A message's attachments, by the message's id, in upload order. */
+  attachments: DataLoader<string, Attachment[]>;
 }
 
 /** The most participants a thread lists: enough faces for a thread summary. */
@@ -58,6 +60,10 @@ export function createMessageLoaders(prisma: PrismaClient): MessageLoaders {
       { cacheKeyFn: seqKey },
     ),
     thread: new DataLoader((rootIds) => summarizeThreads(prisma, rootIds)),
+    attachments: new DataLoader(async (messageIds) => {
+      const rows = await prisma.attachment.findMany({ where: { messageId: { in: [...messageIds] } }, orderBy: { id: 'asc' } });
+      return messageIds.map((id) => rows.filter((row) => row.messageId === id));
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { builder } from '../builder.js';
 import { knownMembership, viewerId, type Context } from '../context.js';
 import type { Prisma } from '../generated/prisma/client.js';
+import { MAX_ATTACHMENTS } from '../files/service.js';
 import { parseId } from '../ids.js';
 import { MAX_MENTIONS } from './mentions.js';
 import { MAX_QUERY_LENGTH, searchPage, type SearchHit, type SnippetPart } from './search.js';
@@ -19,6 +20,9 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
     }),
     mentions: t.idList({
       description: `Users to mention besides the @usernames in the body (at most ${MAX_MENTIONS}); only members of the room other than the sender, who have not blocked the sender, are mentioned; others are ignored.`,
+    }),
+    attachmentIds: t.idList({
+      description: `Files the sender uploaded to the room with uploadAttachment and has not attached yet (at most ${MAX_ATTACHMENTS}).`,
     }),
   }),
 });
@@ -53,6 +57,7 @@ builder.mutationFields((t) => ({
         roomId: parseId('Room', input.roomId, 'roomId'),
         replyToId: input.replyToId == null ? null : parseId('Message', input.replyToId, 'replyToId'),
         mentions: input.mentions?.map((id) => parseId('User', id, 'mentions')),
+        attachmentIds: input.attachmentIds?.map((id) => parseId('Attachment', id, 'attachmentIds')),
       });
       knownMembership(context, member);
       // The stored row already answers a selection of plain fields (the usual `{ id seq }`).

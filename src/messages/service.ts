@@ -1,5 +1,6 @@
 import type { App } from '../app.js';
 import { fail } from '../errors.js';
+import { appendWithAttachments, deleteMessageAttachments } from '../files/service.js';
 import { Prisma, type Message, type RoomMember } from '../generated/prisma/client.js';
 import { memberKey, memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager, requireOutranks } from '../rooms/permissions.js';
@@ -24,6 +25,8 @@ export interface SendMessageInput {
   clientMessageId?: string | null;
   /** Users the sender picked to mention, besides the @usernames of the body. */
   mentions?: readonly string[] | null;
+  /** Uploads (uploadAttachment) of the sender to the room, attached to the message. */
+  attachmentIds?: readonly string[] | null;
 }
 
 /** Sends a message; answers with it and the author's membership (which the answer's access check needs). */
@@ -42,8 +45,9 @@ export async function sendMessage(
   // Stored and published in one batched statement (see appender.ts), which also checks membership,
   // the reply target and the idempotency key.
   const appended =
-    (await app.appender.append(roomId, { authorId, ...content, replyToId, clientMessageId })) ??
-    (await notStored(app, { roomId, authorId, replyToId, clientMessageId }));
+    (await appendWithAttachments(app, { roomId, authorId, clientMessageId }, input.attachmentIds ?? [], (id) =>
+      app.appender.append(roomId, { authorId, ...content, replyToId, clientMessageId }, id),
+    )) ?? (await notStored(app, { roomId, authorId, replyToId, clientMessageId }));
   // Mentions are stored after the message: a retry of a send that failed in between (same
   // clientMessageId, so the original above) stores what is missing, and announces only that.
   await storeMentions(app, appended.message, mentions);
@@ -128,7 +132,10 @@ export async function deleteMessage(app: App, userId: string, messageId: string)
     }),
     app.prisma.reaction.deleteMany({ where: { messageId } }),
   ]);
-  if (count > 0) await app.bus.publishAll(messageDeleted(message));
+  if (count > 0) {
+    await deleteMessageAttachments(app, messageId);
+    await app.bus.publishAll(messageDeleted(message));
+  }
   return message;
 }
 

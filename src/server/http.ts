@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { fail } from '../errors.js';
+import { downloadFile } from '../files/download.js';
 import { createGraphiQLAssets } from './graphiql.js';
 import { hasMetricsToken } from './metrics.js';
 import { recordRequest, type RequestRecord } from './request-log.js';
@@ -8,8 +9,8 @@ import { createWebClientHandler } from './web-client.js';
 import type { GraphQLHandler } from './yoga.js';
 
 /**
- * Routes plain HTTP: health probes, metrics, GraphiQL's assets, /graphql through yoga with a bounded
- * request body, and the web client everywhere else.
+ * Routes plain HTTP: health probes, metrics, GraphiQL's assets, attachments (/files/<id>), /graphql
+ * through yoga with a bounded request body, and the web client everywhere else.
  */
 export function createRequestListener(app: App, yoga: GraphQLHandler) {
   const graphiqlAssets = createGraphiQLAssets();
@@ -22,6 +23,7 @@ export function createRequestListener(app: App, yoga: GraphQLHandler) {
       if (path === '/ready') return await ready(app, res);
       if (path === '/metrics') return await metrics(app, req, res);
       if (path.startsWith('/graphiql/')) return await graphiqlAssets(req, res, path);
+      if (path.startsWith('/files/')) return await downloadFile(app, req, res, request.clientAddress);
       if (path !== '/graphql') return await webClient(req, res, path);
       await forward(app, yoga, req, res, request);
     } catch (error) {
@@ -61,7 +63,9 @@ async function metrics(app: App, req: IncomingMessage, res: ServerResponse): Pro
 }
 
 async function forward(app: App, yoga: GraphQLHandler, req: IncomingMessage, res: ServerResponse, request: RequestRecord): Promise<void> {
-  const limit = app.config.limits.maxBodyBytes;
+  // A multipart request (an upload) may carry a file of up to MAX_FILE_BYTES besides its operation.
+  const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
+  const limit = app.config.limits.maxBodyBytes + (multipart ? app.config.files.maxFileBytes : 0);
   const body = await readBody(req, limit);
   if (!Buffer.isBuffer(body)) {
     const error = fail.payloadTooLarge(limit);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../app.js';
+import { createFileStore } from '../files/storage.js';
 import type { Config } from '../config.js';
 import { openDatabase, pgliteDirectory, type DatabaseLocation } from '../db/client.js';
 import { fail } from '../errors.js';
@@ -103,6 +104,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       // PGlite runs one statement at a time; PostgreSQL's pool (10) keeps room for reads beside four.
       location.kind === 'postgres' ? 4 : 1,
     ),
+    files: createFileStore(config.files, config.dataDir, db.prisma),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
     drain: createDrain(),
     metrics,

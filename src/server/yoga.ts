@@ -37,8 +37,8 @@ export function createGraphQLHandler(app: App) {
     // own limit would stream every body through a second check.
     maxRequestBodySize: false,
     parserAndValidationCache: parseCaches(),
-    // No file uploads in the API: a multipart body is refused (415) rather than parsed.
-    multipart: false,
+    // File uploads (uploadAttachment): the GraphQL multipart request spec, bounded by http.ts.
+    multipart: true,
     // Browsers get GraphiQL at /graphql, every asset served by this process (http.ts), with
     // subscriptions over graphql-ws on the same path.
     graphiql: graphiqlOptions,
