@@ -5,6 +5,7 @@ import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { openDatabase, pgliteDirectory, type DatabaseLocation } from '../db/client.js';
 import { fail } from '../errors.js';
+import { createHookRunner, type Hooks } from '../hooks.js';
 import { createConnectionLimits } from '../limits/connections.js';
 import { createRateLimits } from '../limits/rates.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -45,6 +46,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Custom message formats; by default any JSON object payload within the size limit is accepted. */
   messageChecker?: MessageChecker;
+  /** Code of the embedding server run before and after the use cases (see hooks.ts). */
+  hooks?: Hooks;
 }
 
 /** Opens storage, applies pending migrations, and starts HTTP + graphql-ws on one port. */
@@ -104,6 +107,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       location.kind === 'postgres' ? 4 : 1,
     ),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
+    hooks: createHookRunner(options.hooks ?? {}, logger),
     drain: createDrain(),
     metrics,
   };
