@@ -76,26 +76,29 @@ interface AnyHooks {
   after?: (input: unknown, result: unknown, caller: HookCaller) => unknown;
 }
 
-export function createHookRunner(hooks: Hooks, logger: Logger): HookRunner {
-  const of = (point: HookPoint) => hooks[point] as AnyHooks | undefined;
+/** Runs several sets of hooks in order (the embedding server's, then the webhooks' queue): each before-hook sees the input the previous one answered. */
+export function createHookRunner(sets: readonly Hooks[], logger: Logger): HookRunner {
+  const of = (point: HookPoint) => sets.map((hooks) => hooks[point] as AnyHooks | undefined);
   return {
     async before(point, caller, input) {
-      const before = of(point)?.before;
-      if (!before) return input;
-      const answer = await before(input, caller);
-      if (!answer) return input;
-      if ('refuse' in answer) {
-        throw answer.code === 'BAD_USER_INPUT' ? fail.badInput(answer.refuse) : fail.forbidden(answer.refuse);
+      let current = input;
+      for (const before of of(point).map((hooks) => hooks?.before)) {
+        const answer = before && (await before(current, caller));
+        if (!answer) continue;
+        if ('refuse' in answer) {
+          throw answer.code === 'BAD_USER_INPUT' ? fail.badInput(answer.refuse) : fail.forbidden(answer.refuse);
+        }
+        current = answer.input as typeof input;
       }
-      return answer.input as typeof input;
+      return current;
     },
     async after(point, caller, input, result) {
-      const after = of(point)?.after;
-      if (!after) return;
-      try {
-        await after(input, result, caller);
-      } catch (error) {
-        logger.error({ err: error, hook: point, userId: caller.userId }, 'after-hook failed');
+      for (const after of of(point).map((hooks) => hooks?.after)) {
+        try {
+          await after?.(input, result, caller);
+        } catch (error) {
+          logger.error({ err: error, hook: point, userId: caller.userId }, 'after-hook failed');
+        }
       }
     },
   };

@@ -21,6 +21,7 @@ import { createBlockCache } from '../users/block-cache.js';
 import { createIdTokenVerifier } from '../users/id-tokens.js';
 import { createSessionCache } from '../users/session-cache.js';
 import { createTokenService } from '../users/tokens.js';
+import { startWebhooks } from '../webhooks.js';
 import { createDrain } from './drain.js';
 import { createMetrics } from './metrics.js';
 import { createRequestListener } from './http.js';
@@ -81,6 +82,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const metrics = createMetrics(config.metrics.enabled);
   const sessions = await createSessionCache({ prisma: db.prisma, bus, logger });
   const blocks = await createBlockCache({ prisma: db.prisma, bus });
+  const webhooks = config.webhooks ? startWebhooks(db.prisma, config.webhooks, logger) : null;
   const app: App = {
     config,
     logger,
@@ -107,7 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       location.kind === 'postgres' ? 4 : 1,
     ),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
-    hooks: createHookRunner(options.hooks ?? {}, logger),
+    hooks: createHookRunner([options.hooks ?? {}, ...(webhooks ? [webhooks.hooks] : [])], logger),
     drain: createDrain(),
     metrics,
   };
@@ -149,6 +151,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await typing.close();
       sessions.close();
       blocks.close();
+      await webhooks?.close();
       await bus.close();
       if (redis) await closeRedis(redis);
       await db.close();
