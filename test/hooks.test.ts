@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { Hooks } from '../src/hooks.js';
-import { createLogger } from '../src/logger.js';
 import { graphql } from './generated/gql.js';
 import { createRoomWith } from './support/chat.js';
+import { capturedLogger } from './support/logs.js';
 import { assertCode, rawId, RoomsJoin, RoomsLeave } from './support/rooms.js';
 import { startTestServer, type GraphQLErrorJson, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
@@ -88,7 +87,7 @@ describe('hooks of the embedding server', () => {
   let owner: TestUser;
   let member: TestUser;
   const seen: Seen[] = [];
-  const log: string[] = [];
+  const log = capturedLogger();
   /** Rooms (raw ids) whose joinRoom the hook refuses. */
   const closedRooms = new Set<string>();
   /** Users (raw ids) the connect hook refuses. */
@@ -130,13 +129,7 @@ describe('hooks of the embedding server', () => {
   };
 
   before(async () => {
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        log.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    });
-    api = await startTestServer({ hooks, logger: createLogger('error', destination) });
+    api = await startTestServer({ hooks, logger: log.logger });
     owner = await createUser(api, 'owner');
     member = await createUser(api, 'member');
   });
@@ -200,9 +193,10 @@ describe('hooks of the embedding server', () => {
         assert.equal(exploded.seq, 2);
         const history = (await api.ok(HookHistory, { id: roomId }, owner.token)).room?.messages.edges.map((edge) => edge.node.body);
         assert.deepEqual(history, ['hi there', 'EXPLODE']);
-        const failures = log.map((line) => JSON.parse(line) as { msg: string; hook?: string; err?: { message: string } });
         assert.ok(
-          failures.some((line) => line.msg === 'after-hook failed' && line.hook === 'sendMessage' && line.err?.message === 'the after-hook exploded'),
+          log
+            .lines()
+            .some((line) => line.msg === 'after-hook failed' && line.hook === 'sendMessage' && (line.err as { message?: string } | undefined)?.message === 'the after-hook exploded'),
           'the after-hook failure is logged',
         );
       });

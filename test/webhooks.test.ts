@@ -10,6 +10,7 @@ import { webhookSignature } from '../src/webhooks.js';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from './support/database.js';
+import { capturedLogger } from './support/logs.js';
 import { RoomsJoin } from './support/rooms.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
@@ -87,11 +88,13 @@ describe('outgoing webhooks', () => {
   let api: TestServer;
   let owner: TestUser;
   let member: TestUser;
+  const log = capturedLogger();
 
   /** A server on the same storage each time, so the queue outlives a restart. */
   const start = () =>
     startTestServer({
       ...(database ? { database } : { dataDir }),
+      logger: log.logger,
       env: { WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hooks`, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY: '1' },
     });
 
@@ -150,6 +153,10 @@ describe('outgoing webhooks', () => {
     receiver.state.failing = true;
     api = await start();
     await send(api, member, roomId, 'r4');
+    const failures = () => log.lines().filter((line) => line.msg === 'webhook delivery failed');
+    // One failed attempt before the restart and one after it, each logged.
+    await waitFor(() => failures().length >= 2, 'two failed attempts');
+    assert.ok(failures().every((line) => line.level === 40 && typeof line.delivery === 'string' && typeof line.attempt === 'number'));
     assert.equal(receiver.received.length, 0, 'nothing got through while the receiver failed');
     receiver.state.failing = false;
     // The retries back off (1 s, 2 s, 4 s... from WEBHOOK_RETRY=1) across the restart: allow for a few.
