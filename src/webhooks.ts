@@ -37,10 +37,33 @@ export function startWebhooks(prisma: PrismaClient, settings: WebhookSettings, l
   let wake: () => void = () => {};
   const inFlight = new AbortController();
 
+  const bodyOf = (event: WebhookEvent, roomId: string, data: Record<string, unknown>) =>
+    JSON.stringify({ event, roomId: globalId('Room', roomId), occurredAt: new Date().toISOString(), data });
+
   const enqueue = async (event: WebhookEvent, roomId: string, data: Record<string, unknown>) => {
     if (!settings.events.has(event)) return;
-    const body = JSON.stringify({ event, roomId: globalId('Room', roomId), occurredAt: new Date().toISOString(), data });
-    await prisma.webhookDelivery.create({ data: { event, body } });
+    await prisma.webhookDelivery.create({ data: { event, body: bodyOf(event, roomId, data) } });
+    wake();
+  };
+
+  /**
+   * Queues message.sent for every message of the room up to this one not queued yet, in seq order:
+   * concurrent sends finish (and reach here) in any order, and a send whose queueing was lost (a crash
+   * right after its commit) is caught up by the room's next one.
+   */
+  const enqueueSent = async (sent: Message) => {
+    if (!settings.events.has('message.sent')) return;
+    const { roomId } = sent;
+    await prisma.$transaction(async (tx) => {
+      await tx.webhookRoomCursor.createMany({ data: [{ roomId, seq: sent.seq - 1 }], skipDuplicates: true });
+      const [cursor] = await tx.$queryRaw<{ seq: number }[]>`SELECT "seq" FROM "WebhookRoomCursor" WHERE "roomId" = ${roomId} FOR UPDATE`;
+      if (!cursor || cursor.seq >= sent.seq) return;
+      const messages = await tx.message.findMany({ where: { roomId, seq: { gt: cursor.seq, lte: sent.seq } }, orderBy: { seq: 'asc' } });
+      await tx.webhookDelivery.createMany({
+        data: messages.map((m) => ({ event: 'message.sent', body: bodyOf('message.sent', roomId, { message: message(m) }) })),
+      });
+      await tx.webhookRoomCursor.update({ where: { roomId }, data: { seq: sent.seq } });
+    });
     wake();
   };
 
@@ -121,7 +144,7 @@ export function startWebhooks(prisma: PrismaClient, settings: WebhookSettings, l
   });
 
   const hooks: Hooks = {
-    sendMessage: { after: (_input, m) => enqueue('message.sent', m.roomId, { message: message(m) }) },
+    sendMessage: { after: (_input, m) => enqueueSent(m) },
     editMessage: { after: (_input, m) => enqueue('message.edited', m.roomId, { message: message(m) }) },
     deleteMessage: { after: (_input, m) => enqueue('message.deleted', m.roomId, { message: message(m) }) },
     createRoom: {

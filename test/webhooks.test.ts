@@ -142,6 +142,14 @@ describe('outgoing webhooks', () => {
     assert.deepEqual(deliveries, [...deliveries].sort((x, y) => x - y), 'delivered in queue order');
   });
 
+  it('sends racing into one room reach the receiver in seq order', async () => {
+    const roomId = await createRoomWith(api, owner, [member]);
+    const sent = await Promise.all(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7'].map((body, i) => send(api, i % 2 ? owner : member, roomId, body)));
+    await waitFor(() => bodiesOf(roomId).length === sent.length, 'every racing send to be delivered');
+    const seqs = receiver.received.filter((event) => event.roomId === roomId && event.event === 'message.sent').map((event) => event.data.message?.seq);
+    assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('keeps what the receiver failed, across a restart, and delivers it in order once the receiver is back', async () => {
     const roomId = await createRoomWith(api, owner, [member]);
     receiver.state.failing = true;

@@ -9,3 +9,11 @@ CREATE TABLE "WebhookDelivery" (
 
     CONSTRAINT "WebhookDelivery_pkey" PRIMARY KEY ("id")
 );
+
+-- CreateTable
+CREATE TABLE "WebhookRoomCursor" (
+    "roomId" TEXT NOT NULL,
+    "seq" INTEGER NOT NULL,
+
+    CONSTRAINT "WebhookRoomCursor_pkey" PRIMARY KEY ("roomId")
+);
