@@ -9,10 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import { webhookSignature } from '../src/webhooks.js';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
-import { createTestDatabase, usingPostgres, type TestDatabase } from './support/database.js';
+import { createTestDatabase, usingPostgres, usingRedis, type TestDatabase } from './support/database.js';
 import { capturedLogger } from './support/logs.js';
 import { RoomsJoin } from './support/rooms.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { startTestServer, startTwoInstances, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { waitFor } from './support/wait.js';
 import { connectSocket } from './support/ws.js';
@@ -171,5 +171,35 @@ describe('outgoing webhooks', () => {
     await waitFor(() => bodiesOf(roomId).length === 4, 'the four messages to be delivered', 60_000);
     assert.deepEqual(bodiesOf(roomId), ['r1', 'r2', 'r3', 'r4']);
     assert.deepEqual(receiver.refused, []);
+  });
+});
+
+// Two instances on one database deliver one queue: each event once, each room's in seq order.
+describe('outgoing webhooks on several instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let instances: Awaited<ReturnType<typeof startTwoInstances>>;
+  before(async () => {
+    receiver = await startReceiver();
+    instances = await startTwoInstances({ env: { WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hooks`, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY: '1' } });
+  });
+  after(async () => {
+    await instances.close();
+    await receiver.close();
+  });
+
+  it('delivers what both instances queue, once each, in order per room', async () => {
+    const { a, b } = instances;
+    const owner = await createUser(a, 'owner');
+    const roomId = await createRoomWith(a, owner, []);
+    const sent: string[] = [];
+    for (let index = 0; index < 10; index++) {
+      const body = `m${index}`;
+      await send(index % 2 === 0 ? a : b, owner, roomId, body);
+      sent.push(body);
+    }
+    const bodies = () => receiver.received.filter((event) => event.roomId === roomId && event.event === 'message.sent').map((event) => event.data.message?.body);
+    await waitFor(() => bodies().length >= sent.length, 'every message delivered');
+    assert.deepEqual(bodies(), sent);
+    assert.equal(new Set(receiver.received.map((event) => event.delivery)).size, receiver.received.length, 'no delivery twice');
   });
 });
