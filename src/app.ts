@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { Database, PrismaClient } from './db/client.js';
 import type { FileStore } from './files/storage.js';
+import type { HookRunner } from './hooks.js';
 import type { ConnectionLimits } from './limits/connections.js';
 import type { RateLimits } from './limits/rates.js';
 import type { Logger } from './logger.js';
@@ -48,6 +49,8 @@ export interface App {
   files: FileStore;
   /** Which message payloads sendMessage accepts (custom message formats). */
   messageChecker: MessageChecker;
+  /** The embedding server's before/after hooks around the use cases (none by default). */
+  hooks: HookRunner;
   /** Requests and operations in flight, which a graceful stop waits for. */
   drain: Drain;
   metrics: Metrics;

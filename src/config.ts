@@ -31,6 +31,8 @@ export interface Config {
   limits: Limits;
   rateLimits: RateLimitSettings;
   files: FileSettings;
+  /** Signed POSTs of chosen events to WEBHOOK_URL; null when it is unset. */
+  webhooks: WebhookSettings | null;
 }
 
 /** Message attachments (src/files/). */
@@ -42,6 +44,19 @@ export interface FileSettings {
   allowedTypes: string[];
   /** How long an Attachment.url stays valid. */
   urlTtlSeconds: number;
+}
+
+/** The events outgoing webhooks can carry (WEBHOOK_EVENTS). */
+export const webhookEvents = ['message.sent', 'message.edited', 'message.deleted', 'room.created', 'member.joined', 'member.left'] as const;
+export type WebhookEvent = (typeof webhookEvents)[number];
+
+export interface WebhookSettings {
+  url: string;
+  /** The HMAC-SHA256 key of the signatures. */
+  secret: string;
+  events: ReadonlySet<WebhookEvent>;
+  /** The wait before the first retry of a failed delivery; it doubles at each failure, up to an hour. */
+  retryMs: number;
 }
 
 export interface OidcSettings {
@@ -209,6 +224,14 @@ const envSchema = z.object({
   MAX_SOCKETS_PER_ADDRESS: positiveInt.default(100),
   ANONYMOUS_SOCKET_GRACE: duration.default(10),
   MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt.default(100),
+  WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBHOOK_EVENTS: z
+    .string()
+    .transform((text) => text.split(',').map((event) => event.trim()))
+    .pipe(z.array(z.enum(webhookEvents)).min(1))
+    .optional(),
+  WEBHOOK_RETRY: duration.default(2),
 });
 
 type Env = Record<string, string | undefined>;
@@ -233,6 +256,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(
       `Invalid configuration:\n  JWT_SECRET: required when ${shared.join(' and ')} ${shared.length > 1 ? 'are' : 'is'} set, so that every instance signs and accepts the same tokens`,
     );
+  }
+  if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  WEBHOOK_SECRET: required when WEBHOOK_URL is set, so that receivers can tell our POSTs from forgeries');
   }
   const dataDir = resolve(e.DATA_DIR);
   return {
@@ -259,6 +285,10 @@ export function loadConfig(env: Env = process.env): Config {
     trustedProxies: e.TRUST_PROXY,
     metrics: { enabled: e.METRICS === 'on', token: e.METRICS_TOKEN ?? null },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+    webhooks:
+      e.WEBHOOK_URL && e.WEBHOOK_SECRET
+        ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, events: new Set(e.WEBHOOK_EVENTS ?? webhookEvents), retryMs: e.WEBHOOK_RETRY * 1000 }
+        : null,
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxWsPayloadBytes: e.MAX_WS_PAYLOAD_BYTES,

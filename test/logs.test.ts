@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { print } from 'graphql';
 import { describe, it } from 'node:test';
-import { createLogger } from '../src/logger.js';
 import { graphql } from './generated/gql.js';
 import { createRoomWith } from './support/chat.js';
+import { capturedLogger } from './support/logs.js';
 import { startTestServer, uniqueName } from './support/server.js';
 import { connectSocket, subscribeReady } from './support/ws.js';
 import { waitFor } from './support/wait.js';
@@ -52,32 +51,6 @@ const LogSendPayload = graphql(`
     }
   }
 `);
-
-interface LogLine {
-  level: number;
-  msg: string;
-  requestId?: string;
-  [field: string]: unknown;
-}
-
-/** A logger like the server's, at trace, writing into memory. */
-function capturedLogger() {
-  const text: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text.push(chunk.toString());
-      done();
-    },
-  });
-  const lines = () =>
-    text
-      .join('')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as LogLine);
-  return { logger: createLogger('trace', destination), text: () => text.join(''), lines };
-}
-
 
 describe('logs', () => {
   it('write one line per request and per socket event, with request ids, and never a password or a token', async () => {

@@ -37,6 +37,7 @@ export function pgliteDirectory(dataDir: string): string {
 export async function openDatabase(location: DatabaseLocation): Promise<Database> {
   let factory: SqlMigrationAwareDriverAdapterFactory;
   let closeDriver: () => Promise<void>;
+  let migrate: () => Promise<string[]>;
   if (location.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: location.url, max: 10 });
     // An idle client whose connection drops (PostgreSQL restarted, or terminated the backend) is
@@ -44,10 +45,24 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     pool.on('error', () => {});
     factory = new PrismaPg(pool);
     closeDriver = () => pool.end();
+    // Migrations get a connection of their own, closed after: the schema engine takes a session-level
+    // advisory lock and releases it with a later statement, which on a shared pool can land on another
+    // connection, leaving the lock held (and every other instance's start waiting) while the first
+    // connection stays busy.
+    migrate = async () => {
+      const migrationPool = new pg.Pool({ connectionString: location.url, max: 1 });
+      migrationPool.on('error', () => {});
+      try {
+        return await applyMigrations(new PrismaPg(migrationPool));
+      } finally {
+        await migrationPool.end();
+      }
+    };
   } else {
     const pglite = await openPGlite(location.dir);
     factory = new PrismaPGlite(pglite);
     closeDriver = () => pglite.close();
+    migrate = () => applyMigrations(factory);
   }
   const listeners = new Set<(sql: string) => void>();
   const prisma = new PrismaClient({
@@ -56,7 +71,7 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
   let closing: Promise<void> | undefined;
   return {
     prisma,
-    migrate: () => applyMigrations(factory),
+    migrate,
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },

@@ -39,10 +39,10 @@ async function onMessage(
   context: Context,
   query: MessageQuery,
   messageId: string,
-  useCase: (userId: string, messageId: string) => Promise<unknown>,
+  useCase: (userId: string, messageId: string) => Promise<{ id: string }>,
 ) {
-  const id = parseId('Message', messageId, 'messageId');
-  await useCase(viewerId(context), id);
+  // The use case's message: the embedding server's before-hook may have named another.
+  const { id } = await useCase(viewerId(context), parseId('Message', messageId, 'messageId'));
   return reread(context, query, id);
 }
 

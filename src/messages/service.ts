@@ -33,9 +33,10 @@ export interface SendMessageInput {
 export async function sendMessage(
   app: App,
   authorId: string,
-  input: SendMessageInput,
+  clientInput: SendMessageInput,
 ): Promise<{ message: Message; member: RoomMember }> {
   await app.limits.act('sendMessage', authorId);
+  const input = await app.hooks.before('sendMessage', { userId: authorId }, clientInput);
   const { roomId } = input;
   await requireMayMessageIn(app, roomId, authorId);
   const content = await validContent(app, { roomId, authorId }, input);
@@ -55,6 +56,7 @@ export async function sendMessage(
   // kept waiting for it (on Redis a round trip), and a failure is only logged. The stop is issued
   // now, before the answer, so a typing:true the author sends next reaches the tracker after it.
   void app.typing.stop(roomId, authorId).catch((error: unknown) => app.logger.error({ err: error }, 'typing stop failed'));
+  await app.hooks.after('sendMessage', { userId: authorId }, input, appended.message);
   return appended;
 }
 
@@ -97,18 +99,19 @@ async function validContent(
   return { body, payload: payload as Prisma.InputJsonObject };
 }
 
-export async function editMessage(app: App, userId: string, messageId: string, body: string): Promise<Message> {
+export async function editMessage(app: App, userId: string, clientMessageId: string, clientBody: string): Promise<Message> {
   await app.limits.act('editMessage', userId);
-  const text = validBody(app.config.limits, body);
+  const input = await app.hooks.before('editMessage', { userId }, { messageId: clientMessageId, body: clientBody });
+  const { messageId } = input;
+  const text = validBody(app.config.limits, input.body);
   const { message } = await memberMessage(app.prisma, messageId, userId);
   if (message.authorId !== userId) throw fail.forbidden('Only its author can edit a message.');
   // Conditional, so an edit racing a delete cannot bring the body back.
-  const { count } = await app.prisma.message.updateMany({
-    where: { id: messageId, deletedAt: null },
-    data: { body: text, editedAt: new Date() },
-  });
+  const edit = { body: text, editedAt: new Date() };
+  const { count } = await app.prisma.message.updateMany({ where: { id: messageId, deletedAt: null }, data: edit });
   if (count === 0) throw fail.conflict('This message was deleted: it can no longer be edited.');
   await app.bus.publishAll(messageUpdated(message));
+  await app.hooks.after('editMessage', { userId }, input, { ...message, ...edit });
   return message;
 }
 
@@ -116,7 +119,9 @@ export async function editMessage(app: App, userId: string, messageId: string, b
  * Keeps the message (and its seq) in history, without content or reactions. Authors delete their
  * own; a manager deletes others' by the rank rule of removeMember (an author who left ranks below everyone).
  */
-export async function deleteMessage(app: App, userId: string, messageId: string): Promise<Message> {
+export async function deleteMessage(app: App, userId: string, clientMessageId: string): Promise<Message> {
+  const input = await app.hooks.before('deleteMessage', { userId }, { messageId: clientMessageId });
+  const { messageId } = input;
   const { message, member } = await memberMessage(app.prisma, messageId, userId);
   if (message.authorId !== userId) {
     requireManager(member, "delete other members' messages");
@@ -125,10 +130,11 @@ export async function deleteMessage(app: App, userId: string, messageId: string)
       : null;
     requireOutranks(member, author, 'delete the messages of');
   }
+  const deletedAt = new Date();
   const [{ count }] = await app.prisma.$transaction([
     app.prisma.message.updateMany({
       where: { id: messageId, deletedAt: null },
-      data: { body: null, payload: Prisma.DbNull, deletedAt: new Date() },
+      data: { body: null, payload: Prisma.DbNull, deletedAt },
     }),
     app.prisma.reaction.deleteMany({ where: { messageId } }),
   ]);
@@ -136,6 +142,7 @@ export async function deleteMessage(app: App, userId: string, messageId: string)
     await deleteMessageAttachments(app, messageId);
     await app.bus.publishAll(messageDeleted(message));
   }
+  await app.hooks.after('deleteMessage', { userId }, input, count > 0 ? { ...message, body: null, payload: null, deletedAt } : message);
   return message;
 }
 

@@ -1,6 +1,6 @@
 import type { App } from '../app.js';
 import { fail } from '../errors.js';
-import type { Prisma, RoomRole } from '../generated/prisma/client.js';
+import type { Prisma, RoomMember, RoomRole } from '../generated/prisma/client.js';
 import { byTenure, memberKey, memberRoom, requireUsers, visibleRoom } from './access.js';
 import { memberJoined, memberLeft, roomDeleted, roomUpdated } from './events.js';
 import { distinctUserIds } from './input.js';
@@ -10,21 +10,33 @@ import { writeRoom } from './transaction.js';
 /** Membership: join, leave, add, remove, change roles. */
 
 /** Joins a PUBLIC room; a member joining again keeps their membership. */
-export async function joinRoom(app: App, viewerId: string, roomId: string): Promise<void> {
-  return writeRoom(app, roomId, async (tx) => {
+export async function joinRoom(app: App, viewerId: string, clientRoomId: string): Promise<RoomMember> {
+  const input = await app.hooks.before('joinRoom', { userId: viewerId }, { roomId: clientRoomId });
+  const { roomId } = input;
+  const joined = await writeRoom(app, roomId, async (tx) => {
     // Non-members see only PUBLIC rooms: a PRIVATE or DIRECT one is NOT_FOUND here.
     const { member } = await visibleRoom(tx, roomId, viewerId);
-    if (member) return { result: undefined, events: [] };
+    if (member) return { result: member, events: [] };
     if (await tx.roomBan.findUnique({ where: memberKey(roomId, viewerId) })) {
       throw fail.forbidden('You are banned from this room: ask its owner or an admin to unban you.');
     }
-    await tx.roomMember.create({ data: { roomId, userId: viewerId } });
-    return { result: undefined, events: memberJoined(roomId, viewerId) };
+    const created = await tx.roomMember.create({ data: { roomId, userId: viewerId } });
+    return { result: created, events: memberJoined(roomId, viewerId) };
   });
+  await app.hooks.after('joinRoom', { userId: viewerId }, input, joined);
+  return joined;
 }
 
 /** Leaves a group room. An OWNER hands the room to their successor; the last one out deletes it. */
-export async function leaveRoom(app: App, viewerId: string, roomId: string): Promise<string> {
+export async function leaveRoom(app: App, viewerId: string, clientRoomId: string): Promise<string> {
+  const input = await app.hooks.before('leaveRoom', { userId: viewerId }, { roomId: clientRoomId });
+  const roomId = await leaveGroupRoom(app, viewerId, input.roomId);
+  await app.hooks.after('leaveRoom', { userId: viewerId }, input, { roomId });
+  return roomId;
+}
+
+/** leaveRoom without the embedding server's hooks (an account's deletion is not theirs to refuse). */
+async function leaveGroupRoom(app: App, viewerId: string, roomId: string): Promise<string> {
   return writeRoom(app, roomId, async (tx) => {
     const { room, member } = await memberRoom(tx, roomId, viewerId);
     requireGroup(room, 'be left');
@@ -52,7 +64,7 @@ export async function leaveEveryRoom(app: App, userId: string): Promise<void> {
   const memberships = await app.prisma.roomMember.findMany({ where: { userId }, select: { roomId: true, room: { select: { kind: true } } } });
   for (const { roomId, room } of memberships) {
     if (room.kind === 'GROUP') {
-      await leaveRoom(app, userId, roomId);
+      await leaveGroupRoom(app, userId, roomId);
       continue;
     }
     await writeRoom(app, roomId, async (tx) => {

@@ -140,9 +140,7 @@ builder.mutationFields((t) => {
       authScopes: { authenticated: true },
       args: { roomId: t.arg.id({ required: true }) },
       resolve: async (query, _root, args, context) => {
-        const roomId = parseId('Room', args.roomId, 'roomId');
-        const userId = viewerId(context);
-        await members.joinRoom(context.app, userId, roomId);
+        const { roomId, userId } = await members.joinRoom(context.app, viewerId(context), parseId('Room', args.roomId, 'roomId'));
         return context.app.prisma.roomMember.findUniqueOrThrow({ ...query, where: memberKey(roomId, userId) });
       },
     }),

@@ -2,6 +2,7 @@ import type { App } from '../app.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { fail } from '../errors.js';
 import type { RoomVisibility } from '../generated/prisma/client.js';
+import type { HookPoints } from '../hooks.js';
 import { requireAcceptsDirectMessages, requireNotBlocked } from '../users/blocks.js';
 import { memberRoom, requireUsers } from './access.js';
 import { memberJoined, roomDeleted, roomUpdated } from './events.js';
@@ -14,8 +15,9 @@ import { publish, writeRoom } from './transaction.js';
 export async function createRoom(
   app: App,
   viewerId: string,
-  input: { name: string; topic?: string | null; visibility: RoomVisibility; memberIds: readonly string[] },
+  clientInput: HookPoints['createRoom']['input'],
 ): Promise<string> {
+  const input = await app.hooks.before('createRoom', { userId: viewerId }, clientInput);
   const name = validRoomName(input.name);
   const topic = validTopic(input.topic);
   const memberIds = distinctUserIds(input.memberIds, 'memberIds').filter((id) => id !== viewerId);
@@ -35,7 +37,9 @@ export async function createRoom(
     },
   });
   const events = [viewerId, ...memberIds].flatMap((userId) => memberJoined(room.id, userId));
-  return publish(app, { result: room.id, events });
+  await publish(app, { result: room.id, events });
+  await app.hooks.after('createRoom', { userId: viewerId }, input, room);
+  return room.id;
 }
 
 /** "<smaller id>:<larger id>": the same key whoever opens the room. */

@@ -6,6 +6,7 @@ import { createFileStore } from '../files/storage.js';
 import type { Config } from '../config.js';
 import { openDatabase, pgliteDirectory, type DatabaseLocation } from '../db/client.js';
 import { fail } from '../errors.js';
+import { createHookRunner, type Hooks } from '../hooks.js';
 import { createConnectionLimits } from '../limits/connections.js';
 import { createRateLimits } from '../limits/rates.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -21,6 +22,7 @@ import { createBlockCache } from '../users/block-cache.js';
 import { createIdTokenVerifier } from '../users/id-tokens.js';
 import { createSessionCache } from '../users/session-cache.js';
 import { createTokenService } from '../users/tokens.js';
+import { startWebhooks } from '../webhooks.js';
 import { createDrain } from './drain.js';
 import { createMetrics } from './metrics.js';
 import { createRequestListener } from './http.js';
@@ -46,6 +48,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Custom message formats; by default any JSON object payload within the size limit is accepted. */
   messageChecker?: MessageChecker;
+  /** Code of the embedding server run before and after the use cases (see hooks.ts). */
+  hooks?: Hooks;
 }
 
 /** Opens storage, applies pending migrations, and starts HTTP + graphql-ws on one port. */
@@ -79,6 +83,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const metrics = createMetrics(config.metrics.enabled);
   const sessions = await createSessionCache({ prisma: db.prisma, bus, logger });
   const blocks = await createBlockCache({ prisma: db.prisma, bus });
+  const webhooks = config.webhooks ? startWebhooks(db.prisma, config.webhooks, logger) : null;
   const app: App = {
     config,
     logger,
@@ -106,6 +111,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ),
     files: createFileStore(config.files, config.dataDir, db.prisma),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
+    hooks: createHookRunner([options.hooks ?? {}, ...(webhooks ? [webhooks.hooks] : [])], logger),
     drain: createDrain(),
     metrics,
   };
@@ -147,6 +153,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await typing.close();
       sessions.close();
       blocks.close();
+      await webhooks?.close();
       await bus.close();
       if (redis) await closeRedis(redis);
       await db.close();

@@ -4,6 +4,7 @@ import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
+import { ErrorCode } from '../errors.js';
 import { createSocketLimits, type SocketGuard } from '../limits/sockets.js';
 import type { Logger } from '../logger.js';
 import { messageSentAt } from '../messages/events.js';
@@ -73,6 +74,10 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
    */
   const signIn = async (state: SocketState & SocketLog & TransportExtra, { viewer }: Caller): Promise<void> => {
     if (!viewer || state.closed) return;
+    const caller = { userId: viewer.id };
+    const connection = { connectionId: state.connectionId, clientAddress: state.clientAddress };
+    // The embedding server may refuse the user here (a contract error, before anything counts them in).
+    if (!state.users.has(viewer.id)) await app.hooks.before('connect', caller, connection);
     state.guard?.signedIn();
     state.signedInAt ??= Date.now();
     if (!state.sessions.has(viewer.sessionId)) {
@@ -91,6 +96,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
     await app.presence.connect(viewer.id, state.connectionId).catch((error: unknown) => {
       app.logger.error({ err: error }, 'presence connect failed');
     });
+    await app.hooks.after('connect', caller, connection, { connectionId: state.connectionId });
   };
   /** This instance's signed-in sockets by session, to close when their session ends on any instance. */
   const socketsBySession = new Map<string, Set<SocketState & TransportExtra>>();
@@ -130,6 +136,12 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           await signIn(state, await identifyCaller(app.tokens, state.clientAddress, socketCredentials(ctx)));
         } catch (error) {
           if (!(error instanceof GraphQLError)) throw error;
+          if (error.extensions.code !== ErrorCode.UNAUTHENTICATED) {
+            // The connect hook refused: its sentence is the close reason, the one place the client can read it.
+            state.log.info({ reason: error.message }, 'socket refused by the connect hook');
+            state.socket.close(CloseCode.Forbidden, closeReason(error.message));
+            return false;
+          }
           state.log.info('socket refused: invalid token');
           return false; // graphql-ws closes with 4403 Forbidden
         }
@@ -139,11 +151,13 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
         const state = ctx.extra as SocketState;
         state.closed = true;
         await Promise.all(
-          [...state.users].map((userId) =>
-            app.presence.disconnect(userId, state.connectionId).catch((error: unknown) => {
+          [...state.users].map(async (userId) => {
+            await app.presence.disconnect(userId, state.connectionId).catch((error: unknown) => {
               app.logger.error({ err: error }, 'presence disconnect failed');
-            }),
-          ),
+            });
+            const connection = { connectionId: state.connectionId };
+            await app.hooks.after('disconnect', { userId }, connection, connection);
+          }),
         );
       },
       onClose: (ctx, code) => {
@@ -231,6 +245,16 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
 /** Where the socket itself carries a token: connection_init's payload, and the upgrade request's Authorization header. */
 function socketCredentials(ctx: { connectionParams?: unknown; extra: TransportExtra }): Credentials {
   return { connectionParams: ctx.connectionParams, authorization: ctx.extra.request.headers.authorization };
+}
+
+/** A WebSocket close reason holds at most 123 bytes of UTF-8: longer sentences are cut at a character. */
+function closeReason(sentence: string): string {
+  let reason = '';
+  for (const character of sentence) {
+    if (Buffer.byteLength(reason + character) > 123) break;
+    reason += character;
+  }
+  return reason;
 }
 
 function closeAtExpiry(state: SocketState, onExpired: () => void): void {

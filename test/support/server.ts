@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { loadConfig } from '../../src/config.js';
+import type { Hooks } from '../../src/hooks.js';
 import type { Logger } from '../../src/logger.js';
 import type { MessageChecker } from '../../src/messages/checker.js';
 import { startServer, type ParleyServer } from '../../src/server/index.js';
@@ -50,6 +51,8 @@ export interface TestServerOptions {
   redisPrefix?: string;
   /** Custom message formats (the default accepts any JSON object payload). */
   messageChecker?: MessageChecker;
+  /** The embedding server's hooks. */
+  hooks?: Hooks;
   /** Where the server logs (by default nowhere: LOG_LEVEL is TEST_LOG_LEVEL or silent). */
   logger?: Logger;
 }
@@ -74,6 +77,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const server = await startServer(loadConfig(env), {
     database: database?.location,
     messageChecker: options.messageChecker,
+    hooks: options.hooks,
     logger: options.logger,
   });
   return {
