@@ -187,7 +187,7 @@ describe('hooks of the embedding server', () => {
           [afterSend?.userId, afterSend?.result.id, afterSend?.result.roomId, afterSend?.result.seq, afterSend?.result.body],
           [rawId(member.id), rawId(sent.id), rawId(roomId), 1, 'hi there'],
         );
-        assert.deepEqual(afterSend?.input, { roomId: rawId(roomId), body: 'hi there', replyToId: null, mentions: undefined });
+        assert.deepEqual(afterSend?.input, { roomId: rawId(roomId), body: 'hi there', replyToId: null, mentions: undefined, attachmentIds: undefined });
 
         const exploded = dataOf(await call(HookSend, { input: { roomId, body: 'EXPLODE' } }, member)).sendMessage;
         assert.equal(exploded.seq, 2);
