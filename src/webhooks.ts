@@ -34,6 +34,8 @@ export const webhookSignature = (secret: string, timestamp: string, body: string
 
 export function startWebhooks(prisma: PrismaClient, settings: WebhookSettings, logger: Logger): Webhooks {
   let closed = false;
+  /** Messages stored before then were sent without webhooks: a room's cursor starts after them. */
+  const startedAt = new Date();
   let wake: () => void = () => {};
   const inFlight = new AbortController();
 
@@ -55,8 +57,16 @@ export function startWebhooks(prisma: PrismaClient, settings: WebhookSettings, l
     if (!settings.events.has('message.sent')) return;
     const { roomId } = sent;
     await prisma.$transaction(async (tx) => {
-      await tx.webhookRoomCursor.createMany({ data: [{ roomId, seq: sent.seq - 1 }], skipDuplicates: true });
-      const [cursor] = await tx.$queryRaw<{ seq: number }[]>`SELECT "seq" FROM "WebhookRoomCursor" WHERE "roomId" = ${roomId} FOR UPDATE`;
+      const lockCursor = async () =>
+        (await tx.$queryRaw<{ seq: number }[]>`SELECT "seq" FROM "WebhookRoomCursor" WHERE "roomId" = ${roomId} FOR UPDATE`)[0];
+      let cursor = await lockCursor();
+      if (!cursor) {
+        // The room's first send since webhooks started: its messages from then on are queued, whichever
+        // of the sends racing in (a batch stores several at once) gets here first.
+        const before = await tx.message.aggregate({ where: { roomId, createdAt: { lt: startedAt } }, _max: { seq: true } });
+        await tx.webhookRoomCursor.createMany({ data: [{ roomId, seq: before._max.seq ?? 0 }], skipDuplicates: true });
+        cursor = await lockCursor();
+      }
       if (!cursor || cursor.seq >= sent.seq) return;
       const messages = await tx.message.findMany({ where: { roomId, seq: { gt: cursor.seq, lte: sent.seq } }, orderBy: { seq: 'asc' } });
       await tx.webhookDelivery.createMany({
