@@ -18,7 +18,10 @@ const POST_TIMEOUT_MS = 10_000;
 const MAX_RETRY_MS = 3_600_000;
 /** How often an idle instance looks for deliveries queued by the others. */
 const POLL_MS = 1000;
-/** The use cases that queue events: their after-hooks (run once the write is committed) wake the worker. */
+/**
+ * The use cases that queue events: their after-hooks (run once the write is committed) wake the worker.
+ * What is queued without hooks (an account's deletion leaving rooms) waits for the next poll.
+ */
 const QUEUEING_POINTS: readonly HookPoint[] = ['sendMessage', 'editMessage', 'deleteMessage', 'createRoom', 'joinRoom', 'leaveRoom'];
 
 export interface WebhookDelivery {
