@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { graphql } from './generated/gql.js';
-import { usingPostgres, usingRedis } from './support/database.js';
+import { unlessServicesShared } from './support/database.js';
 import { startTestServer, TEST_JWT_SECRET, startTwoInstances, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { connectSocket } from './support/ws.js';
@@ -233,7 +233,7 @@ describe('sessions', () => {
 });
 
 // Two instances on one database and Redis: a session ended on one is refused, and its sockets closed, on the other.
-describe('sessions on several instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+describe('sessions on several instances', { skip: unlessServicesShared }, () => {
   let a: TestServer;
   let b: TestServer;
   let closeInstances: () => Promise<void>;
