@@ -31,13 +31,14 @@ export interface WebhookDelivery {
   close(): Promise<void>;
 }
 
-/** Why an attempt failed, for its log line: the receiver's status, or what went wrong on the way. */
+/** The receiver answered, but not 2xx. */
 class ReceiverAnswered extends Error {
   constructor(readonly status: number) {
     super(`the receiver answered ${status}`);
   }
 }
 
+/** Why an attempt failed, for its log line: the receiver's status, or what went wrong on the way. */
 const failureOf = (error: unknown): { status: number } | { error: string } => {
   if (error instanceof ReceiverAnswered) return { status: error.status };
   // fetch's "fetch failed" says nothing: its cause does (ECONNREFUSED, a TLS error...).
