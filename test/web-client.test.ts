@@ -253,7 +253,7 @@ describe('web client in a browser', () => {
     const dave = await arrive('dave');
     await signUp(carol);
     await signUp(dave);
-    await meetInPublicRoom(carol, dave, 'plans');
+    const { roomId } = await meetInPublicRoom(carol, dave, 'plans');
     await sendFrom(carol.page, 'Where shall we meet?');
     await waitForMessages(dave.page, ['Where shall we meet?']);
 
@@ -282,11 +282,26 @@ describe('web client in a browser', () => {
     await waitFor(async () => assert.deepEqual(await replyBodies(dave.page), ['At the station', 'See you there']), 'the replies read again');
     await dave.page.getByRole('button', { name: 'Close thread' }).click();
 
+    // A long thread pages: the first 15 replies, then the rest on "Load more replies"; a reply that comes
+    // live meanwhile waits for the pages to reach it, so none is skipped.
+    const daveSession = await sessionOf(dave);
+    const longRoot = await send(api, daveSession, roomId, 'Ideas for the weekend?');
+    const ideas = Array.from({ length: 17 }, (_, index) => `Idea ${index + 1}`);
+    for (const idea of ideas.slice(0, 16)) await send(api, daveSession, roomId, idea, longRoot.id);
+    await messageItem(carol.page, 'Ideas for the weekend?').getByRole('button', { name: '16 replies' }).click();
+    await waitFor(async () => assert.deepEqual(await replyBodies(carol.page), ideas.slice(0, 15)), 'the first page of replies');
+    await send(api, daveSession, roomId, ideas[16]!, longRoot.id);
+    await messageItem(carol.page, 'Ideas for the weekend?').getByRole('button', { name: '17 replies' }).waitFor({ timeout: WAIT_MS });
+    assert.deepEqual(await replyBodies(carol.page), ideas.slice(0, 15));
+    await carol.page.getByRole('button', { name: 'Load more replies' }).click();
+    await waitFor(async () => assert.deepEqual(await replyBodies(carol.page), ideas), 'every reply, once each, in order');
+    await carol.page.getByRole('button', { name: 'Close thread' }).click();
+
     // An image: uploaded, sent (its name as the body), shown to Dave from its signed URL.
     const image = { name: 'dot.png', mimeType: 'image/png', buffer: png(3, 2) };
     await attach(carol.page, image);
     await sendFrom(carol.page, '');
-    await waitForMessages(dave.page, ['Where shall we meet?', 'dot.png']);
+    await waitForMessages(dave.page, ['Where shall we meet?', 'Ideas for the weekend?', 'dot.png']);
     const shown = messageItem(dave.page, 'dot.png').getByRole('img', { name: 'dot.png' });
     await waitFor(
       async () => assert.deepEqual(await shown.evaluate((img: HTMLImageElement) => [img.complete, img.naturalWidth, img.naturalHeight]), [true, 3, 2]),
