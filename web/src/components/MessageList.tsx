@@ -55,7 +55,8 @@ export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoad
       <ol role="log" aria-label="Messages">
         {messages.map((message) => (
           <MessageItem key={message.seq} message={message} viewerId={viewerId}>
-            {message.deletedAt === null && <ThreadLink message={message} onOpen={() => onOpenThread(message.id)} />}
+            {/* A deleted message starts no thread, but keeps the one it has. */}
+            {(message.thread || message.deletedAt === null) && <ThreadLink message={message} onOpen={() => onOpenThread(message.id)} />}
           </MessageItem>
         ))}
       </ol>
