@@ -9,8 +9,9 @@
  *   M `{ __typename }` requests with the same tokens, transport and W. `ratio` = sends/s ÷ no-op/s.
  * - `hot-room`: A authors in one room, all sending at once (one in flight each), same comparison.
  * - `history`: a room of H messages, stored by one bulk INSERT in the setup (not H sends); over one
- *   graphql-ws socket, one at a time, a page of 100 (`last: 100`, and `last: 100, before:` a cursor
- *   in the middle of the history) beside `{ __typename }`: p50/p99 and their ratios.
+ *   graphql-ws socket and over one keep-alive HTTP connection, one at a time, a page of 100
+ *   (`last: 100`, and `last: 100, before:` a cursor in the middle of the history) beside
+ *   `{ __typename }` on the same transport: p50/p99 and their ratios.
  *
  * Sends are checked: every answer carries a seq, and each room's seqs must come out as consecutive
  * numbers with none twice (`seqGaps`, `duplicateSeqs`), and the room's lastSeq must match.
@@ -18,7 +19,7 @@
  * Options (flags or environment; flags win):
  *   --backend=embedded,postgres  BENCH_BACKEND
  *   --scenario=many-rooms,hot-room,history  BENCH_SCENARIO
- *   --send=http,ws      BENCH_SEND     transports of the send scenarios
+ *   --send=http,ws      BENCH_SEND     transports of the send and history scenarios
  *   --rooms=100         BENCH_ROOMS    R
  *   --authors=50        BENCH_AUTHORS  A
  *   --sends=2000        BENCH_SENDS    M, per scenario and transport (the no-op runs as many)
@@ -244,59 +245,73 @@ async function runHistory(
   server = await parley.runSql(statements);
   log(`${backend} history: ${historySize} messages inserted in ${round((performance.now() - t0) / 1000)} s`);
 
-  const socket = new SocketSender(server.wsUrl, owner.token);
-  await socket.connect();
-  try {
-    const run = async (operation: Operation, count: number) => {
-      const times = new Float64Array(count);
-      for (let index = 0; index < count; index++) {
-        const start = performance.now();
-        const result = (await socket.send(operation)) as { errors?: unknown[] };
-        times[index] = performance.now() - start;
-        if (result.errors?.length) throw new Error(`history: ${JSON.stringify(result).slice(0, 300)}`);
+  // A cursor as an edge carries it (history.ts): the message at the middle of the room.
+  const deepCursor = Buffer.from(`seq:${Math.ceil(historySize / 2)}`).toString('base64url');
+  const pages = {
+    last: { query: PAGE, variables: { id: roomId, before: null } },
+    before: { query: PAGE, variables: { id: roomId, before: deepCursor } },
+  };
+  const noOp = { query: NO_OP, variables: {} };
+  const lines: Record<string, unknown>[] = [];
+  for (const transport of transports) {
+    const socket = transport === 'ws' ? new SocketSender(server.wsUrl, owner.token) : null;
+    const poster = transport === 'http' ? createPoster(server.url, 1) : null;
+    await socket?.connect();
+    // One request at a time, on one socket or one keep-alive connection.
+    const send = async (operation: Operation): Promise<{ errors?: unknown[] }> =>
+      socket ? ((await socket.send(operation)) as never) : ((await poster!.post(JSON.stringify(operation), owner.token)).json as never);
+    try {
+      const run = async (operation: Operation, count: number) => {
+        const times = new Float64Array(count);
+        for (let index = 0; index < count; index++) {
+          const start = performance.now();
+          const result = await send(operation);
+          times[index] = performance.now() - start;
+          if (result.errors?.length) throw new Error(`history: ${JSON.stringify(result).slice(0, 300)}`);
+        }
+        const [p50, p99] = quantiles(times, count, [0.5, 0.99]);
+        return { p50: p50!, p99: p99! };
+      };
+      for (const operation of [noOp, pages.last, pages.before]) await run(operation, 30); // warm-up
+      for (const [page, operation] of Object.entries(pages)) {
+        log(`${backend} history over ${transport} (${page}): ${pageCount} pages beside ${pageCount} no-op queries`);
+        const window0 = process.hrtime.bigint() / 1000n;
+        const cpu0 = cpuSecondsOf(server.pid);
+        // Interleaved in blocks, so both see the same moments of the machine's load.
+        const blocks = 5;
+        const noOpTimes: { p50: number; p99: number }[] = [];
+        const pageTimes: { p50: number; p99: number }[] = [];
+        for (let block = 0; block < blocks; block++) {
+          noOpTimes.push(await run(noOp, Math.ceil(pageCount / blocks)));
+          pageTimes.push(await run(operation, Math.ceil(pageCount / blocks)));
+        }
+        const cpuMs = (cpuSecondsOf(server.pid) - cpu0) * 1000;
+        const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+        const noOpMs = { p50: median(noOpTimes.map((t) => t.p50)), p99: median(noOpTimes.map((t) => t.p99)) };
+        const pageMs = { p50: median(pageTimes.map((t) => t.p50)), p99: median(pageTimes.map((t) => t.p99)) };
+        lines.push({
+          scenario: 'history',
+          backend,
+          send: transport,
+          page: page === 'last' ? 'last: 100' : `last: 100, before seq ${Math.ceil(historySize / 2)}`,
+          historySize,
+          pages: pageCount,
+          pageMs: { p50: round(pageMs.p50), p99: round(pageMs.p99) },
+          noOpMs: { p50: round(noOpMs.p50), p99: round(noOpMs.p99) },
+          p50Ratio: round(pageMs.p50 / noOpMs.p50),
+          p99Ratio: round(pageMs.p99 / noOpMs.p99),
+          // The server's CPU over the phase, pages and no-ops together, per page-and-no-op pair.
+          serverCpuMsPerPair: round(cpuMs / (blocks * Math.ceil(pageCount / blocks))),
+          loadAvg1m: round(loadavg()[0]!),
+          ...(cpuProfDir ? { profileWindowUs: [Number(window0), Number(process.hrtime.bigint() / 1000n)] } : {}),
+        });
       }
-      const [p50, p99] = quantiles(times, count, [0.5, 0.99]);
-      return { p50: p50!, p99: p99! };
-    };
-    // A cursor as an edge carries it (history.ts): the message at the middle of the room.
-    const deepCursor = Buffer.from(`seq:${Math.ceil(historySize / 2)}`).toString('base64url');
-    const pages = {
-      last: { query: PAGE, variables: { id: roomId, before: null } },
-      before: { query: PAGE, variables: { id: roomId, before: deepCursor } },
-    };
-    const noOp = { query: NO_OP, variables: {} };
-    for (const operation of [noOp, pages.last, pages.before]) await run(operation, 30); // warm-up
-    const lines: Record<string, unknown>[] = [];
-    for (const [page, operation] of Object.entries(pages)) {
-      log(`${backend} history (${page}): ${pageCount} pages beside ${pageCount} no-op queries`);
-      // Interleaved in blocks, so both see the same moments of the machine's load.
-      const blocks = 5;
-      const noOpTimes: { p50: number; p99: number }[] = [];
-      const pageTimes: { p50: number; p99: number }[] = [];
-      for (let block = 0; block < blocks; block++) {
-        noOpTimes.push(await run(noOp, Math.ceil(pageCount / blocks)));
-        pageTimes.push(await run(operation, Math.ceil(pageCount / blocks)));
-      }
-      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-      const noOpMs = { p50: median(noOpTimes.map((t) => t.p50)), p99: median(noOpTimes.map((t) => t.p99)) };
-      const pageMs = { p50: median(pageTimes.map((t) => t.p50)), p99: median(pageTimes.map((t) => t.p99)) };
-      lines.push({
-        scenario: 'history',
-        backend,
-        page: page === 'last' ? 'last: 100' : `last: 100, before seq ${Math.ceil(historySize / 2)}`,
-        historySize,
-        pages: pageCount,
-        pageMs: { p50: round(pageMs.p50), p99: round(pageMs.p99) },
-        noOpMs: { p50: round(noOpMs.p50), p99: round(noOpMs.p99) },
-        p50Ratio: round(pageMs.p50 / noOpMs.p50),
-        p99Ratio: round(pageMs.p99 / noOpMs.p99),
-        loadAvg1m: round(loadavg()[0]!),
-      });
+    } finally {
+      socket?.close();
+      poster?.close();
     }
-    return { lines, server };
-  } finally {
-    socket.close();
   }
+  return { lines, server };
 }
 
 async function runBackend(backend: 'embedded' | 'postgres'): Promise<number> {

@@ -1,4 +1,5 @@
 import { builder } from '../builder.js';
+import type { Context } from '../context.js';
 import { Room, RoomMember } from '../rooms/types.js';
 import { User } from '../users/schema.js';
 import { messagePage } from './history.js';
@@ -7,7 +8,11 @@ import { tallyReactions, type ReactionTally } from './reactions.js';
 // Only members read a room's messages: checked on the Room fields that list them, and on the
 // Message type itself, so every other path to a message (node(id), replyTo...) is covered too.
 const membersOfRoom = (room: { id: string }) => ({ member: room.id });
-const membersOfItsRoom = (message: { roomId: string }) => ({ member: message.roomId });
+// A room the request already found the viewer a member of (context.memberOf, which the `member`
+// scope's loader trusts too) answers at once: a cached scope answers with a promise, and a page of
+// 100 messages would wait on one per message.
+const membersOfItsRoom = (message: { roomId: string }, context: Context) =>
+  context.memberOf.has(message.roomId) || { member: message.roomId };
 
 const Reaction = builder.objectRef<ReactionTally>('Reaction').implement({
   fields: (t) => ({
@@ -25,6 +30,8 @@ export const Message = builder.prismaNode('Message', {
   // node(id) of an unknown id is null rather than an error (and so is one the viewer may not read: see builder.ts).
   nullable: true,
   authScopes: membersOfItsRoom,
+  // Checked once per message (in isTypeOf), not again in each of its fields' resolvers.
+  runScopesOnType: true,
   fields: (t) => ({
     room: t.relation('room'),
     seq: t.exposeInt('seq'),
