@@ -130,19 +130,21 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
 }
 
 /**
- * Pings every socket every keepAliveMs; a socket that has not answered by the next round is
- * terminated. One timer for all sockets, and one pong listener shared by all, instead of timers and
- * closures per socket.
+ * Pings every socket every keepAliveMs, from the first full period after it opened; a socket that
+ * has not answered by the next round is terminated. One timer for all sockets, and one pong listener
+ * shared by all, instead of timers and closures per socket.
  */
 function keepAliveSweep(wsServer: WebSocketServer, keepAliveMs: number): { watch(socket: WebSocket): void; stop(): void } {
   if (!(keepAliveMs > 0 && Number.isFinite(keepAliveMs))) return { watch: () => {}, stop: () => {} };
+  /** Opened since the last round: not pinged yet, so none is pinged sooner than keepAliveMs after it opened. */
+  const opened = new WeakSet<WebSocket>();
   const unanswered = new WeakSet<WebSocket>();
   const answered = function (this: WebSocket) {
     unanswered.delete(this);
   };
   const pings = setInterval(() => {
     for (const socket of wsServer.clients) {
-      if (socket.readyState !== socket.OPEN) continue;
+      if (opened.delete(socket) || socket.readyState !== socket.OPEN) continue;
       if (unanswered.has(socket)) {
         socket.terminate();
         continue;
@@ -152,5 +154,11 @@ function keepAliveSweep(wsServer: WebSocketServer, keepAliveMs: number): { watch
     }
   }, keepAliveMs);
   pings.unref();
-  return { watch: (socket) => socket.on('pong', answered), stop: () => clearInterval(pings) };
+  return {
+    watch: (socket) => {
+      opened.add(socket);
+      socket.on('pong', answered);
+    },
+    stop: () => clearInterval(pings),
+  };
 }
