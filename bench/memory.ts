@@ -8,9 +8,12 @@
  *   --sockets=10000     BENCH_SOCKETS   idle sockets
  *   --users=200         BENCH_USERS     users they sign in as (round robin: signing up 10,000 takes minutes of argon2)
  *   --backend=embedded,postgres  BENCH_BACKEND
+ *   --heap-snapshots=DIR BENCH_HEAP_SNAPSHOTS  also writes the server's heap before and with the sockets
+ *                       there (compare them with bench/heap-diff.ts)
  *   BENCH_DATABASE_URL, BENCH_REDIS_URL as for the fan-out.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync } from 'node:fs';
 import WebSocket from 'ws';
 import { createPoster } from './clients.js';
 import { startParleyChild } from './backends.js';
@@ -28,6 +31,7 @@ const backends = option('backend', 'embedded,postgres')
   });
 /** Settling time before a reading: the server finishes what the last burst started. */
 const SETTLE_MS = 5000;
+const heapSnapshots = option('heap-snapshots', '');
 
 const log = (text: string) => process.stderr.write(`[memory ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
@@ -38,7 +42,8 @@ const MESSAGES = 'subscription MemMessages($roomId: ID!) { messageAdded(roomId: 
 const MY_EVENTS = 'subscription MemMine { myEvents { __typename ... on MessageAdded { message { id seq } } } }';
 
 async function startServer(backend: 'embedded' | 'postgres'): Promise<{ server: ServerChild; cleanup: () => Promise<void> }> {
-  const { server, cleanup } = await startParleyChild(backend);
+  const nodeArgs = heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshots}`] : [];
+  const { server, cleanup } = await startParleyChild(backend, nodeArgs);
   return {
     server,
     cleanup: async () => {
@@ -46,6 +51,18 @@ async function startServer(backend: 'embedded' | 'postgres'): Promise<{ server: 
       await cleanup();
     },
   };
+}
+
+/** With --heap-snapshots: has the server write a heap snapshot, and waits until it is written. */
+async function heapSnapshot(server: ServerChild, what: string): Promise<void> {
+  if (!heapSnapshots) return;
+  mkdirSync(heapSnapshots, { recursive: true });
+  const count = readdirSync(heapSnapshots).length;
+  process.kill(server.pid, 'SIGUSR2');
+  // The file appears when V8 starts writing it and is complete once the server answers again.
+  while (readdirSync(heapSnapshots).length === count) await sleep(200);
+  await metric(server.url, 'parley_websocket_connections');
+  log(`heap snapshot ${what} written`);
 }
 
 /** A bare graphql-ws client: connects with a token, subscribes, and then only answers pings. */
@@ -112,6 +129,7 @@ async function measure(backend: 'embedded' | 'postgres'): Promise<Record<string,
     }
     await sleep(SETTLE_MS);
     const beforeSockets = memoryOf(server.pid).rssMB;
+    await heapSnapshot(server, 'before the sockets');
     log(`${backend}: opening ${socketCount} sockets with 2 subscriptions each`);
     const sockets: WebSocket[] = new Array(socketCount);
     await pool(socketCount, 50, async (k) => {
@@ -120,6 +138,7 @@ async function measure(backend: 'embedded' | 'postgres'): Promise<Record<string,
     await waitForMetric(server.url, 'parley_subscriptions', 2 * socketCount, 'subscriptions');
     await sleep(SETTLE_MS);
     const withSockets = memoryOf(server.pid).rssMB;
+    await heapSnapshot(server, 'with the sockets');
     log(`${backend}: ${round(withSockets)} MB with the sockets; closing them`);
     for (const socket of sockets) socket.close(1000);
     await waitForMetric(server.url, 'parley_websocket_connections', 0, 'sockets closing');

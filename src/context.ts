@@ -34,7 +34,7 @@ export interface Loaders extends MessageLoaders {
 
 export function createContext(app: App, viewer: Viewer | null, clientAddress: string, log: Logger, userAgent: string | null = null): Context {
   const memberOf = new Set<string>();
-  return { app, viewer, clientAddress, userAgent, log, memberOf, loaders: createLoaders(app, viewer, memberOf) };
+  return { app, viewer, clientAddress, userAgent, log, memberOf, loaders: new LazyLoaders(app, viewer, memberOf) };
 }
 
 /** Tells the loaders a membership the caller already holds, sparing the query. */
@@ -51,73 +51,95 @@ export function knownMembership(context: Context, member: RoomMember): void {
  * database again for every event.
  */
 export function withFreshLoaders<C extends Context>(context: C): C {
-  return { ...context, loaders: createLoaders(context.app, context.viewer, context.memberOf) };
+  return { ...context, loaders: new LazyLoaders(context.app, context.viewer, context.memberOf) };
 }
 
 /**
  * Each loader is made on first use: a subscription's context lives as long as its socket, and most
  * never load anything themselves (each event gets fresh loaders), so idle ones cost no DataLoader.
+ * A class, so that its getters live once on the prototype rather than as closures in every context.
  */
-function createLoaders(app: App, viewer: Viewer | null, memberOf: Set<string>): Loaders {
-  let membership: Loaders['membership'] | undefined;
-  let isMember: Loaders['isMember'] | undefined;
-  let online: Loaders['online'] | undefined;
-  let sharesRoom: Loaders['sharesRoom'] | undefined;
-  let messages: MessageLoaders | undefined;
-  return {
-    get membership() {
-      return (membership ??= new DataLoader<string, RoomMember | null>(async (roomIds) => {
-        if (!viewer) return roomIds.map(() => null);
-        const rows = await app.prisma.roomMember.findMany({
-          where: { userId: viewer.id, roomId: { in: [...roomIds] } },
-        });
-        for (const row of rows) memberOf.add(row.roomId);
-        const byRoom = new Map(rows.map((row) => [row.roomId, row]));
-        return roomIds.map((id) => byRoom.get(id) ?? null);
-      }));
-    },
-    get isMember() {
-      return (isMember ??= new DataLoader(async (roomIds) => {
-        const unknown = roomIds.filter((id) => !memberOf.has(id));
-        if (unknown.length > 0) await this.membership.loadMany(unknown);
-        return roomIds.map((id) => memberOf.has(id));
-      }));
-    },
-    get online() {
-      return (online ??= new DataLoader(async (userIds) => {
-        const found = await app.presence.online(userIds);
-        return userIds.map((id) => found.has(id));
-      }));
-    },
-    get sharesRoom() {
-      return (sharesRoom ??= new DataLoader(async (userIds) => {
-        if (!viewer) return userIds.map(() => false);
-        const others = userIds.filter((id) => id !== viewer.id);
-        const rows = others.length === 0 ? [] : await app.prisma.roomMember.findMany({
-          where: { userId: { in: others }, room: { members: { some: { userId: viewer.id } } } },
-          select: { userId: true },
-          distinct: ['userId'],
-        });
-        const sharing = new Set([viewer.id, ...rows.map((row) => row.userId)]);
-        return userIds.map((id) => sharing.has(id));
-      }));
-    },
-    get unreadCount() {
-      return (messages ??= createMessageLoaders(app.prisma)).unreadCount;
-    },
-    get mentionCount() {
-      return (messages ??= createMessageLoaders(app.prisma)).mentionCount;
-    },
-    get messageAt() {
-      return (messages ??= createMessageLoaders(app.prisma)).messageAt;
-    },
-    get thread() {
-      return (messages ??= createMessageLoaders(app.prisma)).thread;
-    },
-    get attachments() {
-      return (messages ??= createMessageLoaders(app.prisma)).attachments;
-    },
-  };
+class LazyLoaders implements Loaders {
+  #membership?: Loaders['membership'];
+  #isMember?: Loaders['isMember'];
+  #online?: Loaders['online'];
+  #sharesRoom?: Loaders['sharesRoom'];
+  #messages?: MessageLoaders;
+
+  constructor(
+    private readonly app: App,
+    private readonly viewer: Viewer | null,
+    private readonly memberOf: Set<string>,
+  ) {}
+
+  get membership() {
+    const { app, viewer, memberOf } = this;
+    return (this.#membership ??= new DataLoader<string, RoomMember | null>(async (roomIds) => {
+      if (!viewer) return roomIds.map(() => null);
+      const rows = await app.prisma.roomMember.findMany({
+        where: { userId: viewer.id, roomId: { in: [...roomIds] } },
+      });
+      for (const row of rows) memberOf.add(row.roomId);
+      const byRoom = new Map(rows.map((row) => [row.roomId, row]));
+      return roomIds.map((id) => byRoom.get(id) ?? null);
+    }));
+  }
+
+  get isMember() {
+    const { memberOf } = this;
+    return (this.#isMember ??= new DataLoader(async (roomIds) => {
+      const unknown = roomIds.filter((id) => !memberOf.has(id));
+      if (unknown.length > 0) await this.membership.loadMany(unknown);
+      return roomIds.map((id) => memberOf.has(id));
+    }));
+  }
+
+  get online() {
+    const { app } = this;
+    return (this.#online ??= new DataLoader(async (userIds) => {
+      const found = await app.presence.online(userIds);
+      return userIds.map((id) => found.has(id));
+    }));
+  }
+
+  get sharesRoom() {
+    const { app, viewer } = this;
+    return (this.#sharesRoom ??= new DataLoader(async (userIds) => {
+      if (!viewer) return userIds.map(() => false);
+      const others = userIds.filter((id) => id !== viewer.id);
+      const rows = others.length === 0 ? [] : await app.prisma.roomMember.findMany({
+        where: { userId: { in: others }, room: { members: { some: { userId: viewer.id } } } },
+        select: { userId: true },
+        distinct: ['userId'],
+      });
+      const sharing = new Set([viewer.id, ...rows.map((row) => row.userId)]);
+      return userIds.map((id) => sharing.has(id));
+    }));
+  }
+
+  get unreadCount() {
+    return this.messages().unreadCount;
+  }
+
+  get mentionCount() {
+    return this.messages().mentionCount;
+  }
+
+  get messageAt() {
+    return this.messages().messageAt;
+  }
+
+  get thread() {
+    return this.messages().thread;
+  }
+
+  get attachments() {
+    return this.messages().attachments;
+  }
+
+  private messages(): MessageLoaders {
+    return (this.#messages ??= createMessageLoaders(this.app.prisma));
+  }
 }
 
 /** The signed-in user (with the session of their token); UNAUTHENTICATED when anonymous. */

@@ -43,23 +43,25 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     this.close();
   }
 
-  async next(): Promise<IteratorResult<T>> {
-    await this.settled();
-    if (this.buffer.length > 0) return { value: this.buffer.shift() as T, done: false };
-    this.end();
-    return { value: undefined, done: true };
+  next(): Promise<IteratorResult<T>> {
+    return this.settled(() => {
+      if (this.buffer.length > 0) return { value: this.buffer.shift() as T, done: false };
+      this.end();
+      return { value: undefined, done: true };
+    });
   }
 
   /** Every event waiting, in order (at least one); null once the queue has ended, or its error. */
-  async nextBatch(): Promise<T[] | null> {
-    await this.settled();
-    if (this.buffer.length > 0) {
-      const batch = this.buffer;
-      this.buffer = [];
-      return batch;
-    }
-    this.end();
-    return null;
+  nextBatch(): Promise<T[] | null> {
+    return this.settled(() => {
+      if (this.buffer.length > 0) {
+        const batch = this.buffer;
+        this.buffer = [];
+        return batch;
+      }
+      this.end();
+      return null;
+    });
   }
 
   return(): Promise<IteratorResult<T>> {
@@ -75,13 +77,13 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   }
 
   /**
-   * Resolves once there is an event, an error or the end. The consumer reads the buffer when it
-   * resumes, so after the whole burst that woke it; another consumer may have taken it by then.
+   * Takes what the consumer gets once there is an event, an error or the end. The consumer reads the
+   * buffer when it resumes, so after the whole burst that woke it; another consumer may have taken it
+   * by then. Plain promises rather than async functions: an idle subscription waits here, times thousands.
    */
-  private async settled(): Promise<void> {
-    while (this.buffer.length === 0 && !this.error && !this.finished) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
+  private settled<R>(take: () => R): Promise<R> {
+    if (this.buffer.length > 0 || this.error || this.finished) return Promise.resolve().then(take);
+    return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => this.settled(take));
   }
 
   private wake(): void {

@@ -137,10 +137,10 @@ const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'R
  */
 export function myEventStream(context: Context): EventStream<RoomEventPayload> {
   const listener = newListener<RoomEventPayload>(context, 'myEvents');
-  return singleEventStream(myEvents(context, listener), listener);
+  return batchStream(myEvents(context, listener), listener);
 }
 
-async function* myEvents(context: Context, listener: TopicListener<RoomEventPayload>): AsyncGenerator<RoomEventPayload> {
+async function* myEvents(context: Context, listener: TopicListener<RoomEventPayload>): AsyncGenerator<RoomEventPayload[]> {
   const { app } = context;
   const userId = viewerId(context);
   const userTopic = topics.user(userId);
@@ -150,24 +150,28 @@ async function* myEvents(context: Context, listener: TopicListener<RoomEventPayl
     await listener.add(userTopic);
     const memberships = await app.prisma.roomMember.findMany({ where: { userId }, select: { roomId: true } });
     await Promise.all(memberships.map(({ roomId }) => listener.add(topics.room(roomId))));
-    for await (const event of listener.events) {
-      const aboutMe = 'userId' in event && event.userId === userId;
-      const roomTopic = topics.room(event.roomId);
-      // Membership events about the viewer come on both the user and the room topic: the first copy
-      // changes what we follow, a second finds nothing to change and is skipped.
-      if (event.type === 'MemberJoined' && aboutMe) {
-        if (listener.has(roomTopic)) continue;
-        await listener.add(roomTopic);
-      } else if ((event.type === 'MemberLeft' && aboutMe) || event.type === 'RoomDeleted') {
-        if (!listener.has(roomTopic)) continue;
-        listener.remove(roomTopic);
-      } else if (event.type === 'UserUpdated') {
-        if (userUpdates.get(event.userId) === event.updateId) continue;
-        userUpdates.set(event.userId, event.updateId);
-      } else if (!personalRoomEvents.has(event.type)) {
-        continue;
+    for (let arrived = await listener.events.nextBatch(); arrived; arrived = await listener.events.nextBatch()) {
+      const batch: RoomEventPayload[] = [];
+      for (const event of arrived) {
+        const aboutMe = 'userId' in event && event.userId === userId;
+        const roomTopic = topics.room(event.roomId);
+        // Membership events about the viewer come on both the user and the room topic: the first copy
+        // changes what we follow, a second finds nothing to change and is skipped.
+        if (event.type === 'MemberJoined' && aboutMe) {
+          if (listener.has(roomTopic)) continue;
+          await listener.add(roomTopic);
+        } else if ((event.type === 'MemberLeft' && aboutMe) || event.type === 'RoomDeleted') {
+          if (!listener.has(roomTopic)) continue;
+          listener.remove(roomTopic);
+        } else if (event.type === 'UserUpdated') {
+          if (userUpdates.get(event.userId) === event.updateId) continue;
+          userUpdates.set(event.userId, event.updateId);
+        } else if (!personalRoomEvents.has(event.type)) {
+          continue;
+        }
+        batch.push(event);
       }
-      yield event;
+      if (batch.length > 0) yield batch;
     }
   } finally {
     listener.close();
@@ -183,14 +187,14 @@ const isPresence = (event: PresenceStreamEvent): event is PresencePayload => 'st
  */
 export function presenceStream(context: Context, roomId: string | null): EventStream<PresencePayload> {
   const listener = newListener<PresenceStreamEvent>(context, 'presenceChanged');
-  return singleEventStream(presenceEvents(context, listener, roomId), listener);
+  return batchStream(presenceEvents(context, listener, roomId), listener);
 }
 
 async function* presenceEvents(
   context: Context,
   listener: TopicListener<PresenceStreamEvent>,
   roomId: string | null,
-): AsyncGenerator<PresencePayload> {
+): AsyncGenerator<PresencePayload[]> {
   const { app } = context;
   const userId = viewerId(context);
   if (roomId) await memberRoom(app.prisma, roomId, userId);
@@ -215,19 +219,27 @@ async function* presenceEvents(
     await listener.add(topics.user(userId) as Topic<PresenceStreamEvent>);
     if (roomId) await listener.add(topics.room(roomId) as Topic<PresenceStreamEvent>);
     await follow();
-    for await (const event of listener.events) {
-      if (isPresence(event)) {
-        if (watchedUsers.has(event.userId)) yield event;
-        continue;
+    for (let arrived = await listener.events.nextBatch(); arrived; arrived = await listener.events.nextBatch()) {
+      const batch: PresencePayload[] = [];
+      for (const event of arrived) {
+        if (isPresence(event)) {
+          if (watchedUsers.has(event.userId)) batch.push(event);
+          continue;
+        }
+        if (roomId && event.roomId === roomId) {
+          const ended = accessLost(event, roomId, userId);
+          if (ended || event.type === 'RoomDeleted') {
+            // What came before the end is delivered first.
+            if (batch.length > 0) yield batch;
+            if (ended) throw ended;
+            return;
+          }
+        }
+        if (event.type === 'MemberJoined' || event.type === 'MemberLeft' || event.type === 'RoomDeleted') {
+          if (!roomId || event.roomId === roomId) await follow();
+        }
       }
-      if (roomId && event.roomId === roomId) {
-        const ended = accessLost(event, roomId, userId);
-        if (ended) throw ended;
-        if (event.type === 'RoomDeleted') return;
-      }
-      if (event.type === 'MemberJoined' || event.type === 'MemberLeft' || event.type === 'RoomDeleted') {
-        if (!roomId || event.roomId === roomId) await follow();
-      }
+      if (batch.length > 0) yield batch;
     }
   } finally {
     listener.close();
@@ -262,10 +274,10 @@ function newListener<P>(context: Context, field: SubscriptionField): TopicListen
 function batchStream<T>(batches: AsyncGenerator<T[]>, listener: { close(): void }): EventStream<T> {
   let unread: T[] = [];
   return {
-    nextBatch: async () => {
-      if (unread.length > 0) return { done: false, value: unread.splice(0) };
-      const step = await batches.next();
-      return step.done ? { done: true, value: undefined } : step;
+    // Plain promises rather than async functions: an idle subscription waits here, times thousands.
+    nextBatch: () => {
+      if (unread.length > 0) return Promise.resolve({ done: false, value: unread.splice(0) });
+      return batches.next().then((step) => (step.done ? { done: true, value: undefined } : step));
     },
     next: async () => {
       if (unread.length === 0) {
@@ -288,12 +300,4 @@ function batchStream<T>(batches: AsyncGenerator<T[]>, listener: { close(): void 
       return this;
     },
   };
-}
-
-/** The EventStream of a generator of single events (streams whose events rarely come together). */
-const singleEventStream = <T>(events: AsyncGenerator<T>, listener: { close(): void }): EventStream<T> =>
-  batchStream(batchesOfOne(events), listener);
-
-async function* batchesOfOne<T>(events: AsyncGenerator<T>): AsyncGenerator<T[]> {
-  for await (const event of events) yield [event];
 }

@@ -19,7 +19,6 @@ import type { GraphQLHandler } from './yoga.js';
 
 /** Per-socket state, kept in graphql-ws's ctx.extra. */
 export interface SocketState {
-  clientAddress: string;
   connectionId: string;
   /**
    * When the socket first carried a valid token, at connect or in an operation's own headers
@@ -38,11 +37,15 @@ export interface SocketState {
   guard?: SocketGuard;
 }
 
-/** Set when the socket opens, before graphql-ws sees it. */
+/** Set when the socket opens, before graphql-ws sees it: what it keeps of the upgrade request. */
 interface SocketLog {
   /** Logs with the request id: the upgrade request's X-Request-Id when sane, else a new one. */
   log: Logger;
   openedAt: number;
+  clientAddress: string;
+  /** The upgrade request's Authorization and User-Agent headers. */
+  authorization: string | undefined;
+  userAgent: string | null;
 }
 
 /**
@@ -124,7 +127,6 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       onConnect: async (ctx) => {
         const state = Object.assign(ctx.extra as typeof ctx.extra & SocketLog, {
           connectionId: randomUUID(),
-          clientAddress: clientAddress(ctx.extra.request, app.config.trustedProxies),
           users: new Set<string>(),
           sessions: new Set<string>(),
           closed: false,
@@ -179,14 +181,8 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           });
           await signIn(state, caller);
           // No `request` here: yoga's HTTP checks (a mutation needs POST) would judge the upgrade GET.
-          const enveloped = yoga.getEnveloped({
-            ...ctx,
-            socket: ctx.extra.socket,
-            params: payload,
-            caller,
-            log: state.log,
-            userAgent: ctx.extra.request.headers['user-agent'] ?? null,
-          });
+          // Nor the rest of graphql-ws's ctx or the payload: a subscription keeps its context for its life.
+          const enveloped = yoga.getEnveloped({ extra: ctx.extra, caller, log: state.log, userAgent: state.userAgent });
           const document = enveloped.parse(payload.query);
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return errors;
@@ -222,10 +218,13 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
     app.config.realtime.keepAliveMs,
     app.logger,
     app.drain,
-    (extra) => {
-      extra.log = app.logger.child({ requestId: requestIdOf(extra.request.headers['x-request-id']) });
+    (extra, request) => {
+      extra.log = app.logger.child({ requestId: requestIdOf(request.headers['x-request-id']) });
       extra.openedAt = Date.now();
-      extra.log.info({ clientAddress: clientAddress(extra.request, app.config.trustedProxies) }, 'socket open');
+      extra.clientAddress = clientAddress(request, app.config.trustedProxies);
+      extra.authorization = request.headers.authorization;
+      extra.userAgent = request.headers['user-agent'] ?? null;
+      extra.log.info({ clientAddress: extra.clientAddress }, 'socket open');
     },
   );
   return {
@@ -241,8 +240,8 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
 }
 
 /** Where the socket itself carries a token: connection_init's payload, and the upgrade request's Authorization header. */
-function socketCredentials(ctx: { connectionParams?: unknown; extra: TransportExtra }): Credentials {
-  return { connectionParams: ctx.connectionParams, authorization: ctx.extra.request.headers.authorization };
+function socketCredentials(ctx: { connectionParams?: unknown; extra: Partial<SocketLog> }): Credentials {
+  return { connectionParams: ctx.connectionParams, authorization: ctx.extra.authorization };
 }
 
 /** A WebSocket close reason holds at most 123 bytes of UTF-8: longer sentences are cut at a character. */

@@ -8,7 +8,6 @@ import type { Drain } from './drain.js';
 /** What graphql-ws's ctx.extra holds for every socket, as graphql-ws/use/ws puts it. */
 export interface TransportExtra {
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
   /** Writes one protocol message to the socket, as graphql-ws's own sends do (subscriptions write their frames with it). */
   readonly send: (data: string) => Promise<void> | undefined;
 }
@@ -36,8 +35,11 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
   keepAliveMs: number,
   logger: Logger,
   drain: Drain,
-  /** Called with each new socket's extra before graphql-ws sees it. */
-  onOpen: (extra: TransportExtra & Partial<E>) => void,
+  /**
+   * Called with each new socket's extra before graphql-ws sees it, and its upgrade request: what the
+   * socket needs of it is taken here, so the request is not kept for the socket's life.
+   */
+  onOpen: (extra: TransportExtra & Partial<E>, request: IncomingMessage) => void,
 ) {
   const server = makeServer(options);
   const corked = new Set<Socket>();
@@ -57,12 +59,13 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
   };
 
   wsServer.options.handleProtocols = handleProtocols;
+  const keepAlive = keepAliveSweep(wsServer, keepAliveMs);
   wsServer.on('connection', (socket, request) => {
     if (drain.draining) return socket.close(1001, 'Going away');
     // The upgraded request's socket is the connection ws writes its frames to.
     const tcp = request.socket;
     socket.once('error', (error) => closeOnInternalError(socket, error, 'websocket error'));
-    const stopKeepAlive = keepAlive(socket, keepAliveMs);
+    keepAlive.watch(socket);
     // One wait for every send that finds the socket full.
     let drained: Promise<void> | null = null;
     const whenDrained = () =>
@@ -82,8 +85,8 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
       socket.send(data);
       return socket.bufferedAmount < HIGH_WATER_BYTES ? undefined : whenDrained();
     };
-    const extra = { socket, request, send } as TransportExtra & Partial<E>;
-    onOpen(extra);
+    const extra = { socket, send } as TransportExtra & Partial<E>;
+    onOpen(extra, request);
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -99,7 +102,6 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
       extra,
     );
     socket.once('close', (code, reason) => {
-      stopKeepAlive();
       void closed(code, String(reason));
     });
   });
@@ -109,6 +111,7 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
     count: () => wsServer.clients.size,
     /** Closes every socket with 1001 Going Away; resolves once all have closed (cut after CLOSE_HANDSHAKE_MS). */
     dispose: async () => {
+      keepAlive.stop();
       const closed = [...wsServer.clients].map(
         (client) =>
           new Promise<void>((resolve) => {
@@ -126,22 +129,36 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
   };
 }
 
-/** Pings every keepAliveMs; a socket that has not answered by the next ping is terminated. */
-function keepAlive(socket: WebSocket, keepAliveMs: number): () => void {
-  if (!(keepAliveMs > 0 && Number.isFinite(keepAliveMs))) return () => {};
-  let pongWait: NodeJS.Timeout | null = null;
-  const onPong = () => {
-    if (pongWait) clearTimeout(pongWait);
-    pongWait = null;
+/**
+ * Pings every socket every keepAliveMs, from the first full period after it opened; a socket that
+ * has not answered by the next round is terminated. One timer for all sockets, and one pong listener
+ * shared by all, instead of timers and closures per socket.
+ */
+function keepAliveSweep(wsServer: WebSocketServer, keepAliveMs: number): { watch(socket: WebSocket): void; stop(): void } {
+  if (!(keepAliveMs > 0 && Number.isFinite(keepAliveMs))) return { watch: () => {}, stop: () => {} };
+  /** Opened since the last round: not pinged yet, so none is pinged sooner than keepAliveMs after it opened. */
+  const opened = new WeakSet<WebSocket>();
+  const unanswered = new WeakSet<WebSocket>();
+  const answered = function (this: WebSocket) {
+    unanswered.delete(this);
   };
-  socket.on('pong', onPong);
   const pings = setInterval(() => {
-    if (socket.readyState !== socket.OPEN) return;
-    pongWait ??= setTimeout(() => socket.terminate(), keepAliveMs);
-    socket.ping();
+    for (const socket of wsServer.clients) {
+      if (opened.delete(socket) || socket.readyState !== socket.OPEN) continue;
+      if (unanswered.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      unanswered.add(socket);
+      socket.ping();
+    }
   }, keepAliveMs);
-  return () => {
-    clearInterval(pings);
-    if (pongWait) clearTimeout(pongWait);
+  pings.unref();
+  return {
+    watch: (socket) => {
+      opened.add(socket);
+      socket.on('pong', answered);
+    },
+    stop: () => clearInterval(pings),
   };
 }
