@@ -76,7 +76,7 @@ interface AnyHooks {
   after?: (input: unknown, result: unknown, caller: HookCaller) => unknown;
 }
 
-/** Runs several sets of hooks in order (the embedding server's, then the webhooks' queue): each before-hook sees the input the previous one answered. */
+/** Runs several sets of hooks in order (the embedding server's, then the webhooks. delivery worker): each before-hook sees the input the previous one answered. */
 export function createHookRunner(sets: readonly Hooks[], logger: Logger): HookRunner {
   const of = (point: HookPoint) => sets.map((hooks) => hooks[point] as AnyHooks | undefined);
   return {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
 import { usingRedis } from './support/database.js';
+import { scrape, value } from './support/metrics.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createUser } from './support/users.js';
 import { connectSocket, subscribeReady } from './support/ws.js';
@@ -31,23 +32,6 @@ const MetricsMe = graphql(`
     }
   }
 `);
-
-/** Prometheus text → `name{labels}` → value (labels in the order the server writes them). */
-async function scrape(api: TestServer, headers: Record<string, string> = {}): Promise<Map<string, number>> {
-  const response = await fetch(new URL('/metrics', api.url), { headers });
-  assert.equal(response.status, 200);
-  assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
-}
-
-const value = (samples: Map<string, number>, key: string) => samples.get(key) ?? 0;
-
 
 describe('GET /metrics', () => {
   let api: TestServer;

@@ -6,12 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { webhookSignature } from '../src/webhooks.js';
+import { webhookSignature } from '../src/webhooks/signature.js';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
 import { createTestDatabase, usingPostgres, unlessServicesShared, type TestDatabase } from './support/database.js';
 import { capturedLogger } from './support/logs.js';
-import { RoomsJoin } from './support/rooms.js';
+import { scrape, value } from './support/metrics.js';
+import { assertCode, RoomsCreateRoom, RoomsJoin, RoomsLeave } from './support/rooms.js';
 import { startTestServer, startTwoInstances, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { waitFor } from './support/wait.js';
@@ -29,6 +30,35 @@ const WebhookSend = graphql(`
   mutation WebhookSend($input: SendMessageInput!) {
     sendMessage(input: $input) {
       id
+    }
+  }
+`);
+
+const WebhookDelete = graphql(`
+  mutation WebhookDelete($messageId: ID!) {
+    deleteMessage(messageId: $messageId) {
+      id
+    }
+  }
+`);
+
+const WebhookState = graphql(`
+  query WebhookState($roomId: ID!, $messageId: ID!) {
+    room(id: $roomId) {
+      memberCount
+    }
+    message: node(id: $messageId) {
+      ... on Message {
+        body
+        deletedAt
+      }
+    }
+    rooms(first: 50) {
+      edges {
+        node {
+          name
+        }
+      }
     }
   }
 `);
@@ -171,6 +201,123 @@ describe('outgoing webhooks', () => {
     await waitFor(() => bodiesOf(roomId).length === 4, 'the four messages to be delivered', 60_000);
     assert.deepEqual(bodiesOf(roomId), ['r1', 'r2', 'r3', 'r4']);
     assert.deepEqual(receiver.refused, []);
+  });
+});
+
+describe('the webhook queue', () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let api: TestServer;
+  let owner: TestUser;
+  const log = capturedLogger();
+  /** The receiver's own credential in its URL: never logged. */
+  const RECEIVER_TOKEN = 'receiver-credential-42';
+
+  before(async () => {
+    receiver = await startReceiver();
+    api = await startTestServer({
+      logger: log.logger,
+      env: { WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hooks?token=${RECEIVER_TOKEN}`, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY: '1' },
+    });
+    owner = await createUser(api, 'owner');
+  });
+  after(async () => {
+    await api.close();
+    await receiver.close();
+  });
+
+  const queued = async () => (await api.server.app.prisma.webhookDelivery.findMany({ orderBy: { id: 'asc' } })).map((row) => row.event);
+
+  it("queues each event in its write's transaction: a write whose event cannot be queued is undone", async () => {
+    const leaver = await createUser(api, 'leaver');
+    const outsider = await createUser(api, 'outsider');
+    const roomId = await createRoomWith(api, owner, [leaver], 'PUBLIC');
+    const kept = await send(api, owner, roomId, 'kept');
+    const doomed = await send(api, owner, roomId, 'to be deleted');
+    await waitFor(async () => (await queued()).length === 0, 'the queue to be delivered');
+    // The database refuses to queue any event that mentions these: the writes they report must fail whole.
+    const markers = ['poisoned', outsider.id, leaver.id, doomed.id];
+    const { prisma } = api.server.app;
+    await prisma.$executeRawUnsafe(`CREATE FUNCTION "refuseWebhook"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await prisma.$executeRawUnsafe(
+      `CREATE TRIGGER "refuseWebhook" BEFORE INSERT ON "WebhookDelivery" FOR EACH ROW
+       WHEN (${markers.map((marker) => `NEW."body" LIKE '%${marker}%'`).join(' OR ')}) EXECUTE FUNCTION "refuseWebhook"()`,
+    );
+    try {
+      const socket = await connectSocket(api.wsUrl, owner.token);
+      const overSocket = await socket.execute(WebhookSend, { input: { roomId, body: 'poisoned over graphql-ws' } });
+      assert.equal(overSocket.errors?.[0]?.extensions?.code, 'INTERNAL_SERVER_ERROR', 'send over graphql-ws');
+      await socket.dispose();
+      assertCode(await api.request(WebhookSend, { input: { roomId, body: 'poisoned' } }, owner.token), 'INTERNAL_SERVER_ERROR', 'send');
+      assertCode(await api.request(WebhookEdit, { messageId: kept.id, body: 'poisoned' }, owner.token), 'INTERNAL_SERVER_ERROR', 'edit');
+      assertCode(await api.request(WebhookDelete, { messageId: doomed.id }, owner.token), 'INTERNAL_SERVER_ERROR', 'delete');
+      const poisonedRoom = { name: 'poisoned', visibility: 'PUBLIC' as const, memberIds: [] };
+      assertCode(await api.request(RoomsCreateRoom, { input: poisonedRoom }, owner.token), 'INTERNAL_SERVER_ERROR', 'createRoom');
+      assertCode(await api.request(RoomsJoin, { roomId }, outsider.token), 'INTERNAL_SERVER_ERROR', 'join');
+      assertCode(await api.request(RoomsLeave, { roomId }, leaver.token), 'INTERNAL_SERVER_ERROR', 'leave');
+    } finally {
+      await prisma.$executeRawUnsafe(`DROP TRIGGER "refuseWebhook" ON "WebhookDelivery"`);
+      await prisma.$executeRawUnsafe(`DROP FUNCTION "refuseWebhook"()`);
+    }
+
+    const state = await api.ok(WebhookState, { roomId, messageId: kept.id }, owner.token);
+    assert.deepEqual(state.message, { body: 'kept', deletedAt: null }, 'the edit was undone');
+    assert.equal(state.room?.memberCount, 2, 'neither the join nor the leave happened');
+    assert.ok(!state.rooms.edges.some((edge) => edge.node.name === 'poisoned'), 'the room was not created');
+    const stillThere = await api.ok(WebhookState, { roomId, messageId: doomed.id }, owner.token);
+    assert.deepEqual(stillThere.message, { body: 'to be deleted', deletedAt: null }, 'the delete was undone');
+    assert.equal((await send(api, owner, roomId, 'next')).seq, doomed.seq + 1, 'the refused sends took no seq');
+    assert.deepEqual(await queued(), ['message.sent'], 'only the last send is queued');
+  });
+
+  it('holds each event from the moment its mutation answers; counts and logs every failed attempt', async () => {
+    await waitFor(async () => (await queued()).length === 0, 'the queue to be delivered');
+    const before = await scrape(api);
+    receiver.state.failing = true;
+    const joiner = await createUser(api, 'joiner');
+    const roomId = await createRoomWith(api, owner, [], 'PUBLIC');
+    const expected = ['room.created'];
+    const answered = async (event: string, mutation: Promise<unknown>) => {
+      await mutation;
+      expected.push(event);
+      // The receiver fails every POST, so what is queued stays queued: it must all be there.
+      assert.deepEqual(await queued(), expected, `queued once ${event}'s mutation answered`);
+    };
+    assert.deepEqual(await queued(), expected);
+    const sent = await send(api, owner, roomId, 'held');
+    expected.push('message.sent');
+    assert.deepEqual(await queued(), expected);
+    await answered('message.edited', api.ok(WebhookEdit, { messageId: sent.id, body: 'held, edited' }, owner.token));
+    await answered('member.joined', api.ok(RoomsJoin, { roomId }, joiner.token));
+    await answered('member.left', api.ok(RoomsLeave, { roomId }, joiner.token));
+    await answered('message.deleted', api.ok(WebhookDelete, { messageId: sent.id }, owner.token));
+
+    const failures = () => log.lines().filter((line) => line.msg === 'webhook delivery failed');
+    await waitFor(() => failures().length >= 1, 'a failed attempt');
+    const failing = await scrape(api);
+    assert.equal(value(failing, 'parley_webhook_queue_pending'), expected.length);
+    assert.ok(value(failing, 'parley_webhook_queue_oldest_age_seconds') > 0, 'the oldest pending event has an age');
+    const failedBefore = value(before, 'parley_webhook_deliveries_total{outcome="failed"}');
+    assert.ok(value(failing, 'parley_webhook_deliveries_total{outcome="failed"}') >= failedBefore + 1);
+    const [first] = failures();
+    assert.equal(first?.level, 40);
+    assert.equal(first?.event, 'room.created');
+    assert.equal(first?.host, `127.0.0.1:${receiver.port}`);
+    assert.equal(first?.status, 500);
+    assert.equal(first?.attempt, 1);
+    assert.match(String(first?.delivery), /^\d+$/);
+    assert.ok(!log.text().includes(RECEIVER_TOKEN) && !log.text().includes(SECRET), 'no secret in the logs');
+
+    receiver.state.failing = false;
+    await waitFor(async () => (await queued()).length === 0, 'the queue to be delivered', 30_000);
+    const done = await scrape(api);
+    assert.equal(value(done, 'parley_webhook_queue_pending'), 0);
+    assert.equal(value(done, 'parley_webhook_queue_oldest_age_seconds'), 0);
+    const delivered = (samples: Map<string, number>) => value(samples, 'parley_webhook_deliveries_total{outcome="delivered"}');
+    assert.equal(delivered(done) - delivered(before), expected.length);
+    assert.deepEqual(
+      receiver.received.filter((event) => event.roomId === roomId).map((event) => event.event),
+      expected,
+    );
   });
 });
 

@@ -1,7 +1,9 @@
+import type { WebhookSettings } from '../config.js';
 import type { PrismaClient } from '../db/client.js';
 import { isDeadlock, isUniqueViolation } from '../db/errors.js';
 import { Prisma, type RoomMember, type RoomRole } from '../generated/prisma/client.js';
 import { uuidv7 } from '../ids.js';
+import { sentWebhook } from '../webhooks/queue.js';
 import type { StoredMessage } from './events.js';
 
 /** A message to store, validated except for what the statement itself checks. */
@@ -29,7 +31,7 @@ export interface MessageAppender {
   append(roomId: string, draft: MessageDraft, id?: string): Promise<Appended | null>;
 }
 
-/** The most messages one statement stores (8 parameters each, far below PostgreSQL's 65535). */
+/** The most messages one statement stores (10 parameters each, far below PostgreSQL's 65535). */
 const MAX_BATCH = 200;
 
 interface Pending {
@@ -47,12 +49,14 @@ interface Pending {
  * A room is in at most one statement at a time (its sends wait for the next one), so a room's seqs are
  * handed out in arrival order. Up to `parallel` statements run at once (rooms disjoint). `published`
  * runs after each commit with the batch's messages, in seq order per room, before their senders are
- * answered and before the room's next statement.
+ * answered and before the room's next statement. With `webhooks` choosing message.sent, the statement
+ * also queues each message's webhook delivery: queued exactly when stored, at no extra round trip.
  */
 export function createMessageAppender(
   prisma: PrismaClient,
   published: (messages: StoredMessage[]) => Promise<void>,
   parallel: number,
+  webhooks: WebhookSettings | null,
 ): MessageAppender {
   let waiting: Pending[] = [];
   /** Rooms with a statement running. */
@@ -106,7 +110,7 @@ export function createMessageAppender(
     }
     let appended: Appended[];
     try {
-      appended = await insert(prisma, fresh);
+      appended = await insert(prisma, fresh, webhooks);
     } catch (error) {
       if (isUniqueViolation(error, 'clientMessageId') || isDeadlock(error)) {
         // A retry committed elsewhere after this statement's snapshot: alone, the retry is simply not
@@ -173,16 +177,30 @@ interface AppendedRow {
  * room's count to its lastSeq (the UPDATE takes the rooms' row locks, so concurrent statements, on any
  * instance, get consecutive ranges); and inserts them numbered in arrival order. If the INSERT fails,
  * the increments go with it: seqs stay 1..N without gaps or duplicates. Nothing is stored in a room
- * that is gone.
+ * that is gone. With message.sent webhooks, each stored message's delivery is queued in arrival order
+ * (so a room's in seq order; the rooms' row locks order concurrent statements), its body joined around
+ * the seq the statement hands out.
  */
-async function insert(prisma: PrismaClient, batch: Pending[]): Promise<Appended[]> {
+async function insert(prisma: PrismaClient, batch: Pending[], webhooks: WebhookSettings | null): Promise<Appended[]> {
   const now = new Date();
-  const drafts = batch.map(
-    ({ id, roomId, draft }, index) =>
-      Prisma.sql`(${id}::text, ${roomId}::text, ${draft.authorId}::text, ${draft.body}::text, ${draft.payload === null ? null : JSON.stringify(draft.payload)}::jsonb, ${draft.replyToId}::text, ${draft.clientMessageId}::text, ${index}::int)`,
-  );
+  let queuesWebhooks = false;
+  const drafts = batch.map(({ id, roomId, draft }, index) => {
+    const sent = sentWebhook(webhooks, { id, roomId, ...draft, createdAt: now, editedAt: null, deletedAt: null });
+    queuesWebhooks ||= sent !== null;
+    return Prisma.sql`(${id}::text, ${roomId}::text, ${draft.authorId}::text, ${draft.body}::text, ${draft.payload === null ? null : JSON.stringify(draft.payload)}::jsonb, ${draft.replyToId}::text, ${draft.clientMessageId}::text, ${index}::int, ${sent?.head ?? null}::text, ${sent?.tail ?? null}::text)`;
+  });
+  // Unreferenced, it still runs (PostgreSQL runs every data-modifying WITH to completion).
+  const queued = queuesWebhooks
+    ? Prisma.sql`,
+    "queued" AS (
+      INSERT INTO "WebhookDelivery" ("event", "body")
+      SELECT 'message.sent', d."webhookHead" || s."seq"::text || d."webhookTail"
+      FROM "stored" s JOIN "draft" d ON d."id" = s."id"
+      ORDER BY d."position"
+    )`
+    : Prisma.empty;
   const rows = await prisma.$queryRaw<AppendedRow[]>`
-    WITH "draft" ("id", "roomId", "authorId", "body", "payload", "replyToId", "clientMessageId", "position") AS (
+    WITH "draft" ("id", "roomId", "authorId", "body", "payload", "replyToId", "clientMessageId", "position", "webhookHead", "webhookTail") AS (
       VALUES ${Prisma.join(drafts)}
     ),
     "accepted" AS (
@@ -209,7 +227,7 @@ async function insert(prisma: PrismaClient, batch: Pending[]): Promise<Appended[
       SELECT a."id", a."roomId", nx."before" + a."rank", a."authorId", a."body", a."payload", a."replyToId", a."threadRootId", a."clientMessageId", ${now}
       FROM "accepted" a JOIN "next" nx ON nx."roomId" = a."roomId"
       RETURNING "id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "threadRootId", "clientMessageId", "createdAt"
-    )
+    )${queued}
     SELECT s.*, rm."role"::text AS "memberRole", rm."joinedAt" AS "memberJoinedAt", rm."lastReadSeq" AS "memberLastReadSeq",
       u."username" AS "authorUsername", u."displayName" AS "authorDisplayName", u."createdAt" AS "authorCreatedAt",
       u."lastSeenAt" AS "authorLastSeenAt"

@@ -5,6 +5,7 @@ import { Prisma, type Message, type RoomMember } from '../generated/prisma/clien
 import { memberKey, memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager, requireOutranks } from '../rooms/permissions.js';
 import { requireMayMessageIn } from '../users/blocks.js';
+import { queueWebhook } from '../webhooks/queue.js';
 import { lockLiveMessage, memberMessage } from './access.js';
 import { messageDeleted, messageUpdated, readReceipt } from './events.js';
 import { validBody, validClientMessageId, validEmoji, validPayload, validReadSeq } from './input.js';
@@ -12,7 +13,7 @@ import { storeMentions, validMentions } from './mentions.js';
 
 /**
  * Messages, reactions and read state. Each use case validates, writes (in one transaction where
- * it takes several statements), and publishes its events only after the commit. Writes that
+ * it takes several statements, its webhook event included), and publishes its events only after the commit. Writes that
  * change nothing (a retried send, a second identical reaction, a read marker already further on)
  * publish nothing.
  */
@@ -106,12 +107,15 @@ export async function editMessage(app: App, userId: string, clientMessageId: str
   const text = validBody(app.config.limits, input.body);
   const { message } = await memberMessage(app.prisma, messageId, userId);
   if (message.authorId !== userId) throw fail.forbidden('Only its author can edit a message.');
-  // Conditional, so an edit racing a delete cannot bring the body back.
-  const edit = { body: text, editedAt: new Date() };
-  const { count } = await app.prisma.message.updateMany({ where: { id: messageId, deletedAt: null }, data: edit });
-  if (count === 0) throw fail.conflict('This message was deleted: it can no longer be edited.');
+  const edited = { ...message, body: text, editedAt: new Date() };
+  await app.prisma.$transaction(async (tx) => {
+    // Conditional, so an edit racing a delete cannot bring the body back.
+    const { count } = await tx.message.updateMany({ where: { id: messageId, deletedAt: null }, data: { body: edited.body, editedAt: edited.editedAt } });
+    if (count === 0) throw fail.conflict('This message was deleted: it can no longer be edited.');
+    await queueWebhook(app, tx, { event: 'message.edited', message: edited });
+  });
   await app.bus.publishAll(messageUpdated(message));
-  await app.hooks.after('editMessage', { userId }, input, { ...message, ...edit });
+  await app.hooks.after('editMessage', { userId }, input, edited);
   return message;
 }
 
@@ -130,19 +134,23 @@ export async function deleteMessage(app: App, userId: string, clientMessageId: s
       : null;
     requireOutranks(member, author, 'delete the messages of');
   }
-  const deletedAt = new Date();
-  const [{ count }] = await app.prisma.$transaction([
-    app.prisma.message.updateMany({
+  const deleted = { ...message, body: null, payload: null, deletedAt: new Date() };
+  // False when a racing delete came first: that one reports it.
+  const deletedHere = await app.prisma.$transaction(async (tx) => {
+    const { count } = await tx.message.updateMany({
       where: { id: messageId, deletedAt: null },
-      data: { body: null, payload: Prisma.DbNull, deletedAt },
-    }),
-    app.prisma.reaction.deleteMany({ where: { messageId } }),
-  ]);
-  if (count > 0) {
+      data: { body: null, payload: Prisma.DbNull, deletedAt: deleted.deletedAt },
+    });
+    if (count === 0) return false;
+    await tx.reaction.deleteMany({ where: { messageId } });
+    await queueWebhook(app, tx, { event: 'message.deleted', message: deleted });
+    return true;
+  });
+  if (deletedHere) {
     await deleteMessageAttachments(app, messageId);
     await app.bus.publishAll(messageDeleted(message));
   }
-  await app.hooks.after('deleteMessage', { userId }, input, count > 0 ? { ...message, body: null, payload: null, deletedAt } : message);
+  await app.hooks.after('deleteMessage', { userId }, input, deletedHere ? deleted : message);
   return message;
 }
 

@@ -1,6 +1,7 @@
 import type { App } from '../app.js';
 import { fail } from '../errors.js';
 import type { Prisma, RoomMember, RoomRole } from '../generated/prisma/client.js';
+import { queueWebhook } from '../webhooks/queue.js';
 import { byTenure, memberKey, memberRoom, requireUsers, visibleRoom } from './access.js';
 import { memberJoined, memberLeft, roomDeleted, roomUpdated } from './events.js';
 import { distinctUserIds } from './input.js';
@@ -21,6 +22,7 @@ export async function joinRoom(app: App, viewerId: string, clientRoomId: string)
       throw fail.forbidden('You are banned from this room: ask its owner or an admin to unban you.');
     }
     const created = await tx.roomMember.create({ data: { roomId, userId: viewerId } });
+    await queueWebhook(app, tx, { event: 'member.joined', member: created });
     return { result: created, events: memberJoined(roomId, viewerId) };
   });
   await app.hooks.after('joinRoom', { userId: viewerId }, input, joined);
@@ -35,11 +37,15 @@ export async function leaveRoom(app: App, viewerId: string, clientRoomId: string
   return roomId;
 }
 
-/** leaveRoom without the embedding server's hooks (an account's deletion is not theirs to refuse). */
+/**
+ * leaveRoom without the embedding server's hooks (an account's deletion is not theirs to refuse); its
+ * member.left webhook is queued either way: the receiver hears of every leaving.
+ */
 async function leaveGroupRoom(app: App, viewerId: string, roomId: string): Promise<string> {
   return writeRoom(app, roomId, async (tx) => {
     const { room, member } = await memberRoom(tx, roomId, viewerId);
     requireGroup(room, 'be left');
+    await queueWebhook(app, tx, { event: 'member.left', roomId, userId: viewerId });
     if (member.role === 'OWNER') {
       const successor = await successorOf(tx, roomId, viewerId);
       if (!successor) {

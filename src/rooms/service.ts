@@ -4,6 +4,7 @@ import { fail } from '../errors.js';
 import type { RoomVisibility } from '../generated/prisma/client.js';
 import type { HookPoints } from '../hooks.js';
 import { requireAcceptsDirectMessages, requireNotBlocked } from '../users/blocks.js';
+import { queueWebhook } from '../webhooks/queue.js';
 import { memberRoom, requireUsers } from './access.js';
 import { memberJoined, roomDeleted, roomUpdated } from './events.js';
 import { distinctUserIds, validRoomName, validTopic } from './input.js';
@@ -22,19 +23,23 @@ export async function createRoom(
   const topic = validTopic(input.topic);
   const memberIds = distinctUserIds(input.memberIds, 'memberIds').filter((id) => id !== viewerId);
   await requireUsers(app.prisma, memberIds);
-  const room = await app.prisma.room.create({
-    data: {
-      kind: 'GROUP',
-      name,
-      topic,
-      visibility: input.visibility,
-      members: {
-        create: [
-          { userId: viewerId, role: 'OWNER' },
-          ...memberIds.map((userId) => ({ userId, role: 'MEMBER' as const })),
-        ],
+  const room = await app.prisma.$transaction(async (tx) => {
+    const created = await tx.room.create({
+      data: {
+        kind: 'GROUP',
+        name,
+        topic,
+        visibility: input.visibility,
+        members: {
+          create: [
+            { userId: viewerId, role: 'OWNER' },
+            ...memberIds.map((userId) => ({ userId, role: 'MEMBER' as const })),
+          ],
+        },
       },
-    },
+    });
+    await queueWebhook(app, tx, { event: 'room.created', room: created, userId: viewerId });
+    return created;
   });
   const events = [viewerId, ...memberIds].flatMap((userId) => memberJoined(room.id, userId));
   await publish(app, { result: room.id, events });

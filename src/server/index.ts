@@ -22,7 +22,8 @@ import { createBlockCache } from '../users/block-cache.js';
 import { createIdTokenVerifier } from '../users/id-tokens.js';
 import { createSessionCache } from '../users/session-cache.js';
 import { createTokenService } from '../users/tokens.js';
-import { startWebhooks } from '../webhooks.js';
+import { startWebhookDelivery } from '../webhooks/delivery.js';
+import { webhookQueueState } from '../webhooks/queue.js';
 import { createDrain } from './drain.js';
 import { createMetrics } from './metrics.js';
 import { createRequestListener } from './http.js';
@@ -83,7 +84,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const metrics = createMetrics(config.metrics.enabled);
   const sessions = await createSessionCache({ prisma: db.prisma, bus, logger });
   const blocks = await createBlockCache({ prisma: db.prisma, bus });
-  const webhooks = config.webhooks ? startWebhooks(db.prisma, config.webhooks, logger) : null;
+  const webhooks = config.webhooks ? startWebhookDelivery(db.prisma, config.webhooks, logger, metrics) : null;
   const app: App = {
     config,
     logger,
@@ -108,6 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
       // PGlite runs one statement at a time; PostgreSQL's pool (10) keeps room for reads beside four.
       location.kind === 'postgres' ? 4 : 1,
+      config.webhooks,
     ),
     files: createFileStore(config.files, config.dataDir, db.prisma),
     messageChecker: options.messageChecker ?? acceptAnyPayload,
@@ -124,6 +126,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     liveStreams: () => app.liveStreams.counts(),
     pingDatabase: db.ping,
     pingRedis: redis ? async () => void (await redis.ping()) : null,
+    webhookQueue: webhooks ? () => webhookQueueState(db.prisma) : null,
   });
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;

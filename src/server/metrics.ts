@@ -41,6 +41,8 @@ export interface MetricSources {
   /** Resolve when the dependency answers; redis is null without REDIS_URL. */
   pingDatabase(): Promise<void>;
   pingRedis: (() => Promise<void>) | null;
+  /** The webhook queue's state (webhooks/queue.ts); null when webhooks are off. */
+  webhookQueue: (() => Promise<{ pending: number; oldestQueuedAt: Date | null }>) | null;
 }
 
 export interface Metrics {
@@ -55,6 +57,8 @@ export interface Metrics {
   /** A rate or connection limit refused something (src/limits/). */
   rateLimitRefused(limit: string): void;
   httpRequest(route: string, status: number, seconds: number): void;
+  /** One POST of a webhook delivery: the receiver answered 2xx, or it failed (to be retried). */
+  webhookAttempt(outcome: 'delivered' | 'failed'): void;
   /** Registers the gauges read from the running server. */
   watch(sources: MetricSources): void;
 }
@@ -121,6 +125,7 @@ export function createMetrics(enabled: boolean): Metrics {
       subscriptionEnded: () => {},
       rateLimitRefused: () => {},
       httpRequest: () => {},
+      webhookAttempt: () => {},
       watch: () => {},
     };
   }
@@ -177,6 +182,12 @@ export function createMetrics(enabled: boolean): Metrics {
       this.inc(deliveries.delivered);
     },
   });
+  const webhookAttempts = new Counter({
+    name: 'parley_webhook_deliveries_total',
+    help: 'POSTs of webhook deliveries by this instance, by outcome: delivered (2xx), failed (retried later).',
+    labelNames: ['outcome'],
+    registers,
+  });
   registry.registerMetric(latencyHistogram(deliveries) as never);
   return {
     registry,
@@ -191,6 +202,7 @@ export function createMetrics(enabled: boolean): Metrics {
       httpRequests.inc({ route, status });
       httpDuration.observe({ route }, seconds);
     },
+    webhookAttempt: (outcome) => webhookAttempts.inc({ outcome }),
     watch(sources) {
       new Gauge({
         name: 'parley_websocket_connections',
@@ -226,6 +238,26 @@ export function createMetrics(enabled: boolean): Metrics {
           registers,
           async collect() {
             this.set(await isUp(pingRedis));
+          },
+        });
+      }
+      const { webhookQueue } = sources;
+      if (webhookQueue) {
+        new Gauge({
+          name: 'parley_webhook_queue_pending',
+          help: 'Webhook deliveries waiting in the queue (all instances): queued, failed and awaiting a retry, or being POSTed.',
+          registers,
+          async collect() {
+            this.set((await webhookQueue()).pending);
+          },
+        });
+        new Gauge({
+          name: 'parley_webhook_queue_oldest_age_seconds',
+          help: 'How long ago the oldest waiting webhook delivery was queued; 0 when the queue is empty.',
+          registers,
+          async collect() {
+            const { oldestQueuedAt } = await webhookQueue();
+            this.set(oldestQueuedAt ? Math.max(0, (Date.now() - oldestQueuedAt.getTime()) / 1000) : 0);
           },
         });
       }
