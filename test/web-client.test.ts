@@ -22,6 +22,7 @@ const WebClientMe = graphql(`
 const WAIT_MS = 15_000;
 const PASSWORD = 'correct horse battery';
 const MAX_FILE_BYTES = 4096;
+const FILE_URL_TTL_S = 5;
 
 /** A person at a browser: their own context (storage, cookies), one page, and what the page did. */
 interface Person {
@@ -43,8 +44,9 @@ describe('web client in a browser', () => {
   before(async () => {
     assert.ok(existsSync('web/dist/index.html'), 'web/dist is not built: npm test builds it (npm run build:web)');
     // The test seeds a backlog of 40 messages at once, faster than a person sends: past the send burst.
-    // Files up to 4 KB: an oversized one is small enough to make in the test.
-    api = await startTestServer({ env: { RATE_LIMITS: 'off', MAX_FILE_BYTES: String(MAX_FILE_BYTES) } });
+    // Files up to 4 KB: an oversized one is small enough to make in the test. File URLs expire after
+    // FILE_URL_TTL: long enough to load one, short enough to see the client renew an expired one.
+    api = await startTestServer({ env: { RATE_LIMITS: 'off', MAX_FILE_BYTES: String(MAX_FILE_BYTES), FILE_URL_TTL: `${FILE_URL_TTL_S}s` } });
     origin = new URL(api.url).origin;
     browser = await launchBrowser();
   });
@@ -128,6 +130,10 @@ describe('web client in a browser', () => {
 
   it('threads open beside the room and update live; files upload, show inline or as downloads, and oversized ones are refused', async () => {
     await screenshotsOnFailure(threadsAndFiles, 'web-client-threads-files');
+  });
+
+  it('edits, deletions and reactions show live where the message is; expired file links are renewed', async () => {
+    await screenshotsOnFailure(editsAndExpiredFiles, 'web-client-edits');
   });
 
   async function talk(): Promise<void> {
@@ -330,7 +336,133 @@ describe('web client in a browser', () => {
 
     assertCleanPages();
   }
+
+  async function editsAndExpiredFiles(): Promise<void> {
+    const erin = await arrive('erin');
+    const frank = await arrive('frank');
+    await signUp(erin);
+    await signUp(frank);
+    await meetInPublicRoom(erin, frank, 'kitchen');
+
+    // Frank edits his message: Erin sees the new text, marked edited, in place.
+    await sendFrom(frank.page, 'Lunch at noon?');
+    await sendFrom(erin.page, 'Sounds good');
+    await waitForMessages(erin.page, ['Lunch at noon?', 'Sounds good']);
+    assert.equal(await messageItem(erin.page, 'Sounds good').getByRole('button', { name: 'Edit', exact: true }).count(), 1, 'her own message offers Edit');
+    assert.equal(await messageItem(erin.page, 'Lunch at noon?').getByRole('button', { name: 'Edit', exact: true }).count(), 0, "another's does not");
+    await messageItem(frank.page, 'Lunch at noon?').getByRole('button', { name: 'Edit', exact: true }).click();
+    await frank.page.getByLabel('Edit message').fill('Lunch at one?');
+    await frank.page.getByRole('button', { name: 'Save', exact: true }).click();
+    await waitForMessages(erin.page, ['Lunch at one?', 'Sounds good']);
+    await messageItem(erin.page, 'Lunch at one?').getByText('(edited)').waitFor({ timeout: WAIT_MS });
+    await waitForMessages(frank.page, ['Lunch at one?', 'Sounds good']);
+
+    // Reactions: counts and who reacted (pressed for the viewer's own), live on both sides.
+    const react = async (person: Person, emoji: string) => {
+      await messageItem(person.page, 'Lunch at one?').getByRole('button', { name: 'Add reaction' }).click();
+      await person.page.getByRole('group', { name: 'Pick a reaction' }).getByRole('button', { name: `React with ${emoji}` }).click();
+    };
+    await react(erin, '👍');
+    await waitFor(async () => assert.deepEqual(await reactionsOf(frank.page, 'Lunch at one?'), [['👍 1', 'false']]), "Erin's reaction, on Frank's page");
+    await react(frank, '👍');
+    await react(frank, '🎉');
+    await waitFor(
+      async () => assert.deepEqual(await reactionsOf(erin.page, 'Lunch at one?'), [['👍 2', 'true'], ['🎉 1', 'false']]),
+      "Frank's reactions, on Erin's page",
+    );
+    await messageItem(frank.page, 'Lunch at one?').getByRole('button', { name: '👍 2' }).click();
+    await waitFor(async () => assert.deepEqual(await reactionsOf(erin.page, 'Lunch at one?'), [['👍 1', 'true'], ['🎉 1', 'false']]), "Frank's 👍 taken back");
+    await screenshot(erin.page, 'web-client-reactions');
+
+    // A change made while Erin's socket is down shows once it is back (MessageUpdated is live only).
+    const erinSockets = await switchSocketsOf(erin.page);
+    await erin.page.reload();
+    await waitFor(async () => assert.deepEqual(await reactionsOf(erin.page, 'Lunch at one?'), [['👍 1', 'true'], ['🎉 1', 'false']]), 'the reactions, reloaded');
+    erinSockets.drop();
+    await messageItem(frank.page, 'Lunch at one?').getByRole('button', { name: '🎉 1' }).click();
+    await waitFor(async () => assert.deepEqual(await reactionsOf(frank.page, 'Lunch at one?'), [['👍 1', 'false']]), "Frank's 🎉 taken back");
+    erinSockets.restore();
+    await waitFor(async () => assert.deepEqual(await reactionsOf(erin.page, 'Lunch at one?'), [['👍 1', 'true']]), 'the change caught up after the reconnect');
+
+    // A reply edited in a thread Erin has open changes there.
+    await messageItem(frank.page, 'Lunch at one?').getByRole('button', { name: 'Reply in thread' }).click();
+    await frank.page.getByLabel('Reply', { exact: true }).fill('At the corner café');
+    await frank.page.getByRole('button', { name: 'Send reply' }).click();
+    await messageItem(erin.page, 'Lunch at one?').getByRole('button', { name: '1 reply' }).click();
+    await waitFor(async () => assert.deepEqual(await replyBodies(erin.page), ['At the corner café']), 'the reply');
+    await frank.page.getByRole('log', { name: 'Replies' }).getByRole('button', { name: 'Edit', exact: true }).click();
+    await frank.page.getByLabel('Edit message').fill('At the bakery');
+    await frank.page.getByRole('button', { name: 'Save', exact: true }).click();
+    await waitFor(async () => assert.deepEqual(await replyBodies(erin.page), ['At the bakery']), 'the edited reply');
+    await erin.page.getByRole('button', { name: 'Close thread' }).click();
+
+    // Frank deletes his message: Erin sees it deleted, with nothing left to react with; its thread stays.
+    await messageItem(frank.page, 'Lunch at one?').getByRole('button', { name: 'Delete', exact: true }).click();
+    await waitForMessages(erin.page, ['Message deleted', 'Sounds good']);
+    const deleted = messageItem(erin.page, 'Message deleted');
+    assert.equal(await deleted.getByRole('button', { name: 'Add reaction' }).count(), 0);
+    assert.equal(await deleted.getByRole('list', { name: 'Reactions' }).count(), 0);
+    await deleted.getByRole('button', { name: '1 reply' }).waitFor({ timeout: WAIT_MS });
+
+    // An image whose signed URL expired before the browser asked for it: the client reads the message's
+    // URLs again and shows it. Erin's first request for it is held until the server refuses that URL.
+    const fileRequests: string[] = [];
+    await erin.page.route(/\/files\//, async (route) => {
+      const url = route.request().url();
+      fileRequests.push(url);
+      if (fileRequests.length === 1) assert.equal(await statusOnceExpired(url), 403, 'the server refuses the expired URL');
+      await route.continue();
+    });
+    await attach(frank.page, { name: 'plate.png', mimeType: 'image/png', buffer: png(4, 3) });
+    await sendFrom(frank.page, '');
+    const image = messageItem(erin.page, 'plate.png').getByRole('img', { name: 'plate.png' });
+    await waitFor(
+      async () => assert.deepEqual(await image.evaluate((img: HTMLImageElement) => [img.complete, img.naturalWidth, img.naturalHeight]), [true, 4, 3]),
+      'the image shown from a renewed URL',
+    );
+    assert.equal(fileRequests.length, 2, 'the expired URL, then the renewed one');
+    assert.notEqual(fileRequests[1], fileRequests[0]);
+    assert.equal(new URL(await image.evaluate((img: HTMLImageElement) => img.src)).search, new URL(fileRequests[1]!).search);
+    await erin.page.unroute(/\/files\//);
+
+    // A download link followed after its URL expired: renewed first, so the file downloads.
+    const recipe = { name: 'recipe.txt', mimeType: 'text/plain', buffer: Buffer.from('Flour, water, salt.\n') };
+    await attach(frank.page, recipe);
+    await sendFrom(frank.page, 'The recipe');
+    const link = messageItem(erin.page, 'The recipe').getByRole('link', { name: 'recipe.txt' });
+    await link.waitFor({ timeout: WAIT_MS });
+    const shownHref = new URL((await link.getAttribute('href'))!, origin).href;
+    assert.equal(await statusOnceExpired(shownHref), 403);
+    const [download] = await Promise.all([erin.page.waitForEvent('download', { timeout: WAIT_MS }), link.click()]);
+    assert.notEqual(download.url(), shownHref, 'downloaded from a renewed URL');
+    assert.deepEqual(readFileSync(await download.path()), recipe.buffer);
+
+    // The browser logs the refused image once; the renewed link asked no refused URL.
+    const refused = 'Failed to load resource: the server responded with a status of 403 (Forbidden)';
+    assert.deepEqual(erin.pageErrors.filter((error) => error === refused), [refused]);
+    erin.pageErrors.splice(erin.pageErrors.indexOf(refused), 1);
+    assertCleanPages();
+  }
+
+  /** Waits until the server no longer serves this signed URL (FILE_URL_TTL passed); its status then. */
+  async function statusOnceExpired(url: string): Promise<number> {
+    const deadline = Date.now() + (FILE_URL_TTL_S + 2) * 1000 + WAIT_MS;
+    for (;;) {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      if (!response.ok || Date.now() > deadline) return response.status;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 });
+
+/** The reactions on a message in the open room's log: each button's text and whether it is pressed (the viewer's). */
+function reactionsOf(page: Page, body: string): Promise<string[][]> {
+  return messageItem(page, body)
+    .getByRole('list', { name: 'Reactions' })
+    .getByRole('button')
+    .evaluateAll((buttons) => buttons.map((button) => [button.textContent ?? '', button.getAttribute('aria-pressed') ?? '']));
+}
 
 /** Picks a file with the main composer's attach button; waits until it is uploaded, unless it is to be refused. */
 async function attach(page: Page, file: { name: string; mimeType: string; buffer: Buffer }, accepted = true): Promise<void> {

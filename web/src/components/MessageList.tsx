@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect, useRef, type ReactNode } from 'react';
 import { timeOf } from '../format';
 import type { ChatMessage } from '../hooks/useMessages';
 import { Attachments } from './Attachments';
+import { MessageControls } from './MessageControls';
 
 interface Props {
   /** The room's messages but thread replies: those show in the thread panel. */
@@ -14,12 +15,14 @@ interface Props {
   onNewestVisible: (visible: boolean) => void;
   /** Opens the thread a message starts (or would start). */
   onOpenThread: (rootId: string) => void;
+  /** A message this viewer edited, deleted or reacted to, in its new state. */
+  onChanged: (message: ChatMessage) => void;
 }
 
 /** Within this many pixels of the bottom, new messages keep the list scrolled to the bottom. */
 const STICKY_PX = 48;
 
-export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoadOlder, onNewestVisible, onOpenThread }: Props) {
+export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoadOlder, onNewestVisible, onOpenThread, onChanged }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const end = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
@@ -54,7 +57,7 @@ export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoad
       )}
       <ol role="log" aria-label="Messages">
         {messages.map((message) => (
-          <MessageItem key={message.seq} message={message} viewerId={viewerId}>
+          <MessageItem key={message.seq} message={message} viewerId={viewerId} onChanged={onChanged}>
             {/* A deleted message starts no thread, but keeps the one it has. */}
             {(message.thread || message.deletedAt === null) && <ThreadLink message={message} onOpen={() => onOpenThread(message.id)} />}
           </MessageItem>
@@ -65,14 +68,24 @@ export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoad
   );
 }
 
-/** One message: who, when, what, its files; children add what the list offers on it. */
-export function MessageItem({ message, viewerId, children }: { message: ChatMessage; viewerId: string; children?: ReactNode }) {
+interface ItemProps {
+  message: ChatMessage;
+  viewerId: string;
+  /** Given, the message offers reactions, and edit and delete to its author (see MessageControls). */
+  onChanged?: (message: ChatMessage) => void;
+  children?: ReactNode;
+}
+
+/** One message: who, when, what (edited or not), its files, what one can do to it; children add what the list offers on it. */
+export function MessageItem({ message, viewerId, onChanged, children }: ItemProps) {
   return (
     <li data-seq={message.seq} className={message.author?.id === viewerId ? 'message mine' : 'message'}>
       <span className="author">{message.author?.displayName ?? 'Deleted account'}</span>
       <time dateTime={message.createdAt}>{timeOf(message.createdAt)}</time>
+      {message.editedAt && message.deletedAt === null && <span className="muted edited">(edited)</span>}
       {message.body === null ? <p className="body deleted">Message deleted</p> : <p className="body">{message.body}</p>}
-      <Attachments attachments={message.attachments} />
+      <Attachments messageId={message.id} attachments={message.attachments} />
+      {onChanged && <MessageControls message={message} viewerId={viewerId} onChanged={onChanged} />}
       {children}
     </li>
   );

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { MarkReadMutation } from '../gql/graphql';
-import { useMessages } from '../hooks/useMessages';
+import { useMessages, type ChatMessage } from '../hooks/useMessages';
 import { useReadMarker } from '../hooks/useReadMarker';
 import { useReconnects } from '../hooks/useReconnects';
 import { useRoomEvents, type ThreadUpdate } from '../hooks/useRoomEvents';
@@ -50,7 +50,8 @@ interface Props {
 
 /**
  * One room: who is in it, its messages (history and live), who is typing, and the composer; beside it the
- * open thread. Thread replies show in their thread only.
+ * open thread. Thread replies show in their thread only. Edits, deletions and reactions, this viewer's
+ * and others' (MessageUpdated), change the message where it shows.
  */
 export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
   const [{ data }, refetchDetails] = useQuery({ query: RoomDetails, variables: { roomId } });
@@ -59,10 +60,10 @@ export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
   useEffect(() => {
     if (reconnects > 0) refetchDetails();
   }, [reconnects, refetchDetails]);
-  const { messages, loaded, hasOlder, loadingOlder, loadOlder, addSent, applyThread, error } = useMessages(roomId);
+  const { messages, loaded, hasOlder, loadingOlder, loadOlder, addSent, applyThread, applyChanged, error } = useMessages(roomId);
   const [threadRootId, setThreadRootId] = useState<string | null>(null);
   const thread = useThread(threadRootId, messages);
-  const { applyUpdate } = thread;
+  const { applyUpdate, applyChanged: applyChangedReply } = thread;
   const onThreadUpdated = useCallback(
     (update: ThreadUpdate) => {
       applyThread(update.rootId, update.thread);
@@ -70,7 +71,14 @@ export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
     },
     [applyThread, applyUpdate],
   );
-  const typing = useRoomEvents(roomId, viewer.id, { onRoomChanged: () => refetchDetails(), onThreadUpdated });
+  const onMessageChanged = useCallback(
+    (message: ChatMessage) => {
+      applyChanged(message);
+      applyChangedReply(message);
+    },
+    [applyChanged, applyChangedReply],
+  );
+  const typing = useRoomEvents(roomId, viewer.id, { onRoomChanged: () => refetchDetails(), onThreadUpdated, onMessageChanged });
   const roots = useMemo(() => messages.filter((message) => !message.replyTo), [messages]);
   const threadRoot = threadRootId === null ? undefined : roots.find((message) => message.id === threadRootId);
   const [newestOnScreen, setNewestOnScreen] = useState(false);
@@ -103,6 +111,7 @@ export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
           onLoadOlder={loadOlder}
           onNewestVisible={setNewestOnScreen}
           onOpenThread={setThreadRootId}
+          onChanged={onMessageChanged}
         />
         <p className="typing" aria-live="polite">
           {typingText(typing)}
@@ -110,7 +119,7 @@ export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
         <Composer roomId={roomId} label="Message" onSent={addSent} />
       </main>
       {threadRoot && (
-        <ThreadPanel roomId={roomId} viewerId={viewer.id} root={threadRoot} thread={thread} onSent={addSent} onClose={() => setThreadRootId(null)} />
+        <ThreadPanel roomId={roomId} viewerId={viewer.id} root={threadRoot} thread={thread} onSent={addSent} onChanged={onMessageChanged} onClose={() => setThreadRootId(null)} />
       )}
     </>
   );

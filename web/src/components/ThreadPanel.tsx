@@ -10,11 +10,13 @@ interface Props {
   root: ChatMessage;
   thread: ReturnType<typeof useThread>;
   onSent: (reply: ChatMessage) => void;
+  /** A message this viewer edited, deleted or reacted to, in its new state. */
+  onChanged: (message: ChatMessage) => void;
   onClose: () => void;
 }
 
 /** A thread beside its room: the root, its replies (live), and a box to reply in it. */
-export function ThreadPanel({ roomId, viewerId, root, thread, onSent, onClose }: Props) {
+export function ThreadPanel({ roomId, viewerId, root, thread, onSent, onChanged, onClose }: Props) {
   return (
     <aside className="thread" aria-label="Thread">
       <header className="thread-header">
@@ -25,7 +27,7 @@ export function ThreadPanel({ roomId, viewerId, root, thread, onSent, onClose }:
       </header>
       <div className="messages">
         <ol aria-label="Thread root">
-          <MessageItem message={root} viewerId={viewerId}>
+          <MessageItem message={root} viewerId={viewerId} onChanged={onChanged}>
             {root.thread && (
               <p className="thread-link">
                 <strong>{replyCountText(root.thread.replyCount)}</strong> <ThreadSummaryText thread={root.thread} />
@@ -36,7 +38,7 @@ export function ThreadPanel({ roomId, viewerId, root, thread, onSent, onClose }:
         {thread.error && <p role="alert">{thread.error}</p>}
         <ol role="log" aria-label="Replies">
           {thread.replies.map((reply) => (
-            <MessageItem key={reply.seq} message={reply} viewerId={viewerId} />
+            <MessageItem key={reply.seq} message={reply} viewerId={viewerId} onChanged={onChanged} />
           ))}
         </ol>
         {thread.hasMore && (

@@ -33,6 +33,11 @@ graphql(`
       height
       url
     }
+    reactions {
+      emoji
+      count
+      reactedByMe
+    }
     thread {
       replyCount
       lastReplyAt
@@ -96,13 +101,16 @@ interface State {
 type Action =
   | { type: 'page'; messages: ChatMessage[]; hasOlder: boolean; olderCursor: string | null }
   | { type: 'message'; message: ChatMessage }
+  | { type: 'changed'; message: ChatMessage }
   | { type: 'thread'; rootId: string; thread: ThreadSummary | null };
 
 /**
  * A room's messages in seq order: the newest page of history, older pages on demand, then live from
  * messageAdded with afterSeq = the newest seq seen, taken up again the same way after a reconnect or a
  * stream the server ended: no gap, no duplicate. Thread replies are among them (they are in the room's
- * history); each brings its root's thread summary, and applyThread takes a ThreadUpdated's.
+ * history); each brings its root's thread summary, and applyThread takes a ThreadUpdated's. applyChanged
+ * takes a message edited, deleted or re-reacted (MessageUpdated, or this client's own change) in place.
+ * After a reconnect the newest page is read again for the changes missed meanwhile.
  */
 export function useMessages(roomId: string) {
   const client = useClient();
@@ -141,6 +149,18 @@ export function useMessages(roomId: string) {
     if (reconnects > 0) setResumeFrom((previous) => (previous === null ? null : newest.current));
   }, [reconnects]);
 
+  // MessageUpdated is live only: what was edited, deleted or re-reacted while the socket was down is caught
+  // up from the newest page, read again (older pages stay as they were read).
+  useEffect(() => {
+    if (reconnects === 0) return;
+    void client
+      .query(RoomHistory, { roomId, before: null })
+      .toPromise()
+      .then((result) => {
+        for (const edge of result.data?.room?.messages.edges ?? []) dispatch({ type: 'changed', message: edge.node });
+      });
+  }, [client, roomId, reconnects]);
+
   useEventStream(
     RoomMessages,
     resumeFrom === null ? null : { roomId, afterSeq: resumeFrom },
@@ -164,7 +184,10 @@ export function useMessages(roomId: string) {
   /** A root's thread summary as a ThreadUpdated event tells it. */
   const applyThread = useCallback((rootId: string, thread: ThreadSummary | null) => dispatch({ type: 'thread', rootId, thread }), []);
 
-  return { messages, loaded: state.loaded, hasOlder: state.hasOlder, loadingOlder, loadOlder, addSent, applyThread, error };
+  /** A shown message in its new state: edited, deleted, or its reactions changed. */
+  const applyChanged = useCallback((message: ChatMessage) => dispatch({ type: 'changed', message }), []);
+
+  return { messages, loaded: state.loaded, hasOlder: state.hasOlder, loadingOlder, loadOlder, addSent, applyThread, applyChanged, error };
 }
 
 function reduce(state: State, action: Action): State {
@@ -182,6 +205,13 @@ function reduce(state: State, action: Action): State {
       // A reply read after its root carries the root's newer summary (the replay after a gap included).
       const root = message.replyTo ? rootOf(bySeq, message) : undefined;
       return { ...state, bySeq: root ? withThread(bySeq, root, message.thread) : bySeq };
+    }
+    case 'changed': {
+      const shown = state.bySeq.get(action.message.seq);
+      if (!shown) return state;
+      // Its thread summary stays the newer of the two, as for ThreadUpdated.
+      const changed = { ...action.message, thread: shown.thread };
+      return { ...state, bySeq: withThread(new Map(state.bySeq).set(shown.seq, changed), changed, action.message.thread) };
     }
     case 'thread': {
       const root = [...state.bySeq.values()].find((message) => message.id === action.rootId);

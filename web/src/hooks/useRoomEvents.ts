@@ -14,6 +14,11 @@ const RoomActivity = graphql(`
           displayName
         }
       }
+      ... on MessageUpdated {
+        message {
+          ...ChatMessage
+        }
+      }
       ... on ThreadUpdated {
         rootId
         reply {
@@ -42,12 +47,14 @@ interface Handlers {
   onRoomChanged: () => void;
   /** A reply was added to a thread or deleted from it. */
   onThreadUpdated: (update: ThreadUpdate) => void;
+  /** A message was edited or deleted, or its reactions changed. */
+  onMessageChanged: (message: ChatMessage) => void;
 }
 
 /**
  * Follows roomEvents for what the message stream does not carry: who else is typing (display names), changes
- * to members and settings, and thread summaries as replies come and go (live only: after a gap the replies
- * messageAdded replays carry their thread's summary).
+ * to members and settings, messages edited, deleted or re-reacted (in their new state), and thread summaries
+ * as replies come and go (live only: after a gap the replies messageAdded replays carry their thread's summary).
  */
 export function useRoomEvents(roomId: string, viewerId: string, handlers: Handlers): string[] {
   const [typing, setTyping] = useState<ReadonlyMap<string, string>>(new Map());
@@ -58,6 +65,7 @@ export function useRoomEvents(roomId: string, viewerId: string, handlers: Handle
     if (!event) return;
     if (roomChanges.has(event.__typename)) return latest.current.onRoomChanged();
     if (event.__typename === 'ThreadUpdated') return latest.current.onThreadUpdated(event);
+    if (event.__typename === 'MessageUpdated') return latest.current.onMessageChanged(event.message);
     if (event.__typename !== 'TypingChanged' || event.user.id === viewerId) return;
     setTyping((previous) => {
       const next = new Map(previous);

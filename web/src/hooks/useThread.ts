@@ -42,7 +42,8 @@ interface State {
 type Action =
   | { type: 'reset' }
   | { type: 'page'; replies: ChatMessage[]; nextCursor: string | null; hasMore: boolean }
-  | { type: 'reply'; reply: ChatMessage };
+  | { type: 'reply'; reply: ChatMessage }
+  | { type: 'changed'; message: ChatMessage };
 
 const initial: State = { bySeq: new Map(), pagedThrough: 0, nextCursor: null, hasMore: false, loaded: false };
 
@@ -104,6 +105,9 @@ export function useThread(rootId: string | null, roomMessages: readonly ChatMess
     [rootId],
   );
 
+  /** A message in its new state (edited, deleted, re-reacted): replaces the reply read from the pages, if it is one. */
+  const applyChanged = useCallback((message: ChatMessage) => dispatch({ type: 'changed', message }), []);
+
   const replies = useMemo(() => {
     if (!rootId) return [];
     const bySeq = new Map(state.bySeq);
@@ -119,7 +123,7 @@ export function useThread(rootId: string | null, roomMessages: readonly ChatMess
     return state.hasMore ? all.filter((reply) => reply.seq <= state.pagedThrough) : all;
   }, [rootId, roomMessages, state.bySeq, state.hasMore, state.pagedThrough]);
 
-  return { replies, loaded: state.loaded, hasMore: state.hasMore, loadingMore, loadMore, applyUpdate, error };
+  return { replies, loaded: state.loaded, hasMore: state.hasMore, loadingMore, loadMore, applyUpdate, applyChanged, error };
 }
 
 function reduce(state: State, action: Action): State {
@@ -134,5 +138,7 @@ function reduce(state: State, action: Action): State {
     }
     case 'reply':
       return { ...state, bySeq: new Map(state.bySeq).set(action.reply.seq, action.reply) };
+    case 'changed':
+      return state.bySeq.has(action.message.seq) ? { ...state, bySeq: new Map(state.bySeq).set(action.message.seq, action.message) } : state;
   }
 }
