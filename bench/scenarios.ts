@@ -114,10 +114,16 @@ async function openChannel(server: ServerChild, transport: Transport, users: Use
 /** Runs count operations with window in flight; returns operations/s and the server's CPU per operation. */
 async function measureRate(server: ServerChild, count: number, window: number, operation: (index: number) => Promise<void>) {
   const cpu0 = cpuSecondsOf(server.pid);
+  const window0 = process.hrtime.bigint() / 1000n;
   const t0 = performance.now();
   await pool(count, window, operation);
   const seconds = (performance.now() - t0) / 1000;
-  return { perS: round(count / seconds), serverCpuMsPerOp: round(((cpuSecondsOf(server.pid) - cpu0) * 1000) / count) };
+  return {
+    perS: round(count / seconds),
+    serverCpuMsPerOp: round(((cpuSecondsOf(server.pid) - cpu0) * 1000) / count),
+    // CLOCK_MONOTONIC microseconds, as the server's .cpuprofile counts them (bench/profile-summary.ts --from/--to).
+    windowUs: [Number(window0), Number(process.hrtime.bigint() / 1000n)],
+  };
 }
 
 /** The seqs each room's sends were answered with: consecutive from the room's lastSeq before, none twice. */
@@ -204,6 +210,7 @@ async function runSends(server: ServerChild, backend: string, users: User[], sha
       serverCpuMsPerSend: sends.serverCpuMsPerOp,
       serverCpuMsPerNoOp: noOps.serverCpuMsPerOp,
       ...verdict,
+      ...(cpuProfDir ? { profileWindowUs: { noOps: noOps.windowUs, sends: sends.windowUs } } : {}),
       loadAvg1m: round(loadavg()[0]!),
     };
   } finally {
