@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
-import { usingPostgres, usingRedis } from './support/database.js';
+import { unlessServicesShared } from './support/database.js';
 import { startTestServer, startTwoInstances, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { connectSocket, subscribeReady } from './support/ws.js';
@@ -252,7 +252,7 @@ describe('blocking people, and who may message you', () => {
 });
 
 // A block made on one instance applies on the other at once: its copy of the block list is dropped through Redis.
-describe('blocks on several instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+describe('blocks on several instances', { skip: unlessServicesShared }, () => {
   let a: TestServer;
   let b: TestServer;
   let closeInstances: () => Promise<void>;

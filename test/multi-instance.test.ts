@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
-import { createTestDatabase, usingPostgres, usingRedis, type TestDatabase } from './support/database.js';
+import { createTestDatabase, unlessServicesShared, type TestDatabase } from './support/database.js';
 import { startServerProcess } from './support/process.js';
 import { startTestServer, TEST_JWT_SECRET, uniqueRedisPrefix, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
@@ -51,7 +51,7 @@ async function seqs(subscription: Subscription<{ messageAdded: { seq: number } }
 }
 
 // Two instances on one PostgreSQL database and one Redis prefix, as behind a load balancer.
-describe('several instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+describe('several instances', { skip: unlessServicesShared }, () => {
   let database: TestDatabase;
   let redisPrefix: string;
   let a: TestServer;

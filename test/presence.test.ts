@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { graphql } from './generated/gql.js';
 import { createRoomWith } from './support/chat.js';
-import { createTestDatabase, usingPostgres, usingRedis, type TestDatabase } from './support/database.js';
+import { createTestDatabase, unlessServicesShared, type TestDatabase } from './support/database.js';
 import { startServerProcess } from './support/process.js';
 import { startTestServer, TEST_JWT_SECRET, uniqueRedisPrefix, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
@@ -116,7 +116,7 @@ describe('presence on one instance', () => {
 });
 
 // Several instances on one PostgreSQL database and one Redis prefix, as behind a load balancer.
-describe('presence across instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+describe('presence across instances', { skip: unlessServicesShared }, () => {
   // Short, so a dead instance's connections expire within the test.
   const env = { PRESENCE_TTL: '3s' };
   const ttlMs = 3000;

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
-import { createTestDatabase, usingPostgres, usingRedis } from './support/database.js';
+import { createTestDatabase, unlessServicesShared } from './support/database.js';
 import { startTestServer, uniqueName, uniqueRedisPrefix, type GraphQLErrorJson, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { connectSocket, type SocketClient } from './support/ws.js';
@@ -519,7 +519,7 @@ describe('RATE_LIMITS=off', () => {
   });
 });
 
-describe('limits shared by instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+describe('limits shared by instances', { skip: unlessServicesShared }, () => {
   it('counts an action on one instance against the same user on another, in Redis under REDIS_PREFIX', async () => {
     const database = await createTestDatabase();
     const redisPrefix = uniqueRedisPrefix();

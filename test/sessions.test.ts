@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { graphql } from './generated/gql.js';
-import { usingPostgres, usingRedis } from './support/database.js';
+import { unlessServicesShared } from './support/database.js';
 import { startTestServer, TEST_JWT_SECRET, startTwoInstances, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
+import { openEventStream } from './support/sse.js';
 import { connectSocket } from './support/ws.js';
 
 const SessionsLogIn = graphql(`
@@ -62,7 +63,25 @@ const EndSession = graphql(`
   }
 `);
 
+const SessionsEvents = graphql(`
+  subscription SessionsEvents {
+    myEvents {
+      __typename
+    }
+  }
+`);
+
 const PASSWORD = 'correct horse battery';
+
+/** Reads an event stream to its end: its last 'next' must be the refusal with code, then it completes. */
+async function assertStreamEndsWith(stream: Awaited<ReturnType<typeof openEventStream>>, message: RegExp): Promise<void> {
+  const last = await stream.next();
+  assert.equal(last?.event, 'next');
+  assert.equal(last?.data?.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  assert.match(last?.data?.errors?.[0]?.message ?? '', message);
+  const end = await stream.next();
+  assert.ok(end === undefined || end.event === 'complete', `ended with ${JSON.stringify(end)}`);
+}
 
 /** Another session of the same user. */
 async function logInAgain(api: TestServer, user: TestUser): Promise<string> {
@@ -144,6 +163,24 @@ describe('sessions', () => {
       assert.equal(await refused(api, user.token), 'UNAUTHENTICATED');
     } finally {
       await socket.dispose();
+    }
+  });
+
+  it("ends a subscription over server-sent events when its session ends, and not the session's neighbours", async () => {
+    const user = await createUser(api, 'streamer');
+    const other = await logInAgain(api, user);
+    const stream = await openEventStream(api.url, SessionsEvents, {}, user.token);
+    const otherStream = await openEventStream(api.url, SessionsEvents, {}, other);
+    try {
+      assert.equal(stream.response.status, 200);
+      assert.equal((await api.ok(LogOut, {}, user.token)).logOut, true);
+      await assertStreamEndsWith(stream, /session has ended/);
+      // The other session's stream goes on: it still ends when its own session does.
+      assert.equal((await api.ok(LogOutEverywhere, { includingThisOne: true }, other)).logOutEverywhere, 1);
+      await assertStreamEndsWith(otherStream, /session has ended/);
+    } finally {
+      stream.close();
+      otherStream.close();
     }
   });
 
@@ -233,7 +270,7 @@ describe('sessions', () => {
 });
 
 // Two instances on one database and Redis: a session ended on one is refused, and its sockets closed, on the other.
-describe('sessions on several instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+describe('sessions on several instances', { skip: unlessServicesShared }, () => {
   let a: TestServer;
   let b: TestServer;
   let closeInstances: () => Promise<void>;
@@ -257,6 +294,37 @@ describe('sessions on several instances', { skip: !(usingPostgres && usingRedis)
       assert.equal((await b.ok(SessionsMe, {}, laptop)).me?.id, user.id);
     } finally {
       await socketOnB.dispose();
+    }
+  });
+
+  it('ends a server-sent-events subscription on one instance when its session ends on the other', async () => {
+    const user = await createUser(a, 'sseroamer');
+    const stream = await openEventStream(b.url, SessionsEvents, {}, user.token);
+    try {
+      assert.equal(stream.response.status, 200);
+      assert.equal((await a.ok(LogOut, {}, user.token)).logOut, true);
+      await assertStreamEndsWith(stream, /session has ended/);
+    } finally {
+      stream.close();
+    }
+  });
+});
+
+describe('a subscription over server-sent events at its token expiry', () => {
+  let api: TestServer;
+  before(async () => {
+    api = await startTestServer({ env: { TOKEN_TTL: '2s' } });
+  });
+  after(() => api.close());
+
+  it('ends with UNAUTHENTICATED when the token expires', async () => {
+    const user = await createUser(api, 'expiring');
+    const stream = await openEventStream(api.url, SessionsEvents, {}, user.token);
+    try {
+      assert.equal(stream.response.status, 200);
+      await assertStreamEndsWith(stream, /expired/);
+    } finally {
+      stream.close();
     }
   });
 });

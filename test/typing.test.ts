@@ -5,7 +5,7 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { topics, type RoomEventPayload } from '../src/realtime/topics.js';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
-import { createTestDatabase, usingPostgres, usingRedis, type TestDatabase } from './support/database.js';
+import { createTestDatabase, unlessServicesShared, type TestDatabase } from './support/database.js';
 import { startTestServer, uniqueRedisPrefix, type GraphQLResponse, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { connectSocket } from './support/ws.js';
@@ -171,7 +171,7 @@ describe('typing timeout', () => {
   });
 });
 
-describe('typing across instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+describe('typing across instances', { skip: unlessServicesShared }, () => {
   let database: TestDatabase;
   let a: TestServer;
   let b: TestServer;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { graphql } from './generated/gql.js';
@@ -20,6 +21,7 @@ const WebClientMe = graphql(`
 /** Long enough for a loaded CI machine; these waits are for things to happen at all, not for speed. */
 const WAIT_MS = 15_000;
 const PASSWORD = 'correct horse battery';
+const MAX_FILE_BYTES = 4096;
 
 /** A person at a browser: their own context (storage, cookies), one page, and what the page did. */
 interface Person {
@@ -41,7 +43,8 @@ describe('web client in a browser', () => {
   before(async () => {
     assert.ok(existsSync('web/dist/index.html'), 'web/dist is not built: npm test builds it (npm run build:web)');
     // The test seeds a backlog of 40 messages at once, faster than a person sends: past the send burst.
-    api = await startTestServer({ env: { RATE_LIMITS: 'off' } });
+    // Files up to 4 KB: an oversized one is small enough to make in the test.
+    api = await startTestServer({ env: { RATE_LIMITS: 'off', MAX_FILE_BYTES: String(MAX_FILE_BYTES) } });
     origin = new URL(api.url).origin;
     browser = await launchBrowser();
   });
@@ -76,39 +79,63 @@ describe('web client in a browser', () => {
     return { id: me.id, username: me.username, token };
   }
 
-  it('two people sign up, meet in a public room and talk live; history, typing, unread badges, direct rooms, mentions and search', async () => {
+
+  /** Signs the person up in the client (and screenshots the form, when named). */
+  async function signUp(person: Person, screenshotName?: string): Promise<void> {
+    await person.page.goto(`${origin}/`);
+    await person.page.getByLabel('Username', { exact: true }).fill(person.name);
+    await person.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    if (screenshotName) await screenshot(person.page, screenshotName);
+    await person.page.getByRole('button', { name: 'Sign up', exact: true }).click();
+    await person.page.getByRole('button', { name: 'Log out' }).waitFor({ timeout: WAIT_MS });
+  }
+
+  /** The host creates a public room; the guest finds it and joins; both have it open. */
+  async function meetInPublicRoom(host: Person, guest: Person, base: string): Promise<{ roomName: string; roomId: string }> {
+    const roomName = uniqueName(base);
+    await host.page.getByLabel('Room name').fill(roomName);
+    await host.page.getByRole('button', { name: 'Create room' }).click();
+    await host.page.getByRole('heading', { level: 1, name: roomName }).waitFor({ timeout: WAIT_MS });
+    await guest.page.getByLabel('Search public rooms').fill(roomName);
+    await guest.page.getByRole('button', { name: `Join ${roomName}` }).click();
+    await guest.page.getByRole('heading', { level: 1, name: roomName }).waitFor({ timeout: WAIT_MS });
+    await roomLink(guest.page, roomName).waitFor({ timeout: WAIT_MS });
+    assert.equal(new URL(guest.page.url()).pathname, new URL(host.page.url()).pathname, 'both have the same room open');
+    return { roomName, roomId: decodeURIComponent(new URL(host.page.url()).pathname.split('/')[2] ?? '') };
+  }
+
+  /** Screenshots what each person was looking at when the test failed. */
+  async function screenshotsOnFailure(test: () => Promise<void>, name: string): Promise<void> {
     try {
-      await talk();
+      await test();
     } catch (error) {
-      // What each person was looking at when it failed.
-      for (const person of people) if (!person.page.isClosed()) await screenshot(person.page, `web-client-failed-${person.name.split('_')[0]}`);
+      for (const person of people) if (!person.page.isClosed()) await screenshot(person.page, `${name}-failed-${person.name.split('_')[0]}`);
       throw error;
     }
+  }
+
+  /** Nothing left the origin, and no page had errors. */
+  function assertCleanPages(): void {
+    for (const person of people) {
+      assert.deepEqual(person.foreignRequests, [], `${person.name}'s page asked only its own server`);
+      assert.deepEqual(person.pageErrors, [], `${person.name}'s page had no errors`);
+    }
+  }
+
+  it('two people sign up, meet in a public room and talk live; history, typing, unread badges, direct rooms, mentions and search', async () => {
+    await screenshotsOnFailure(talk, 'web-client');
+  });
+
+  it('threads open beside the room and update live; files upload, show inline or as downloads, and oversized ones are refused', async () => {
+    await screenshotsOnFailure(threadsAndFiles, 'web-client-threads-files');
   });
 
   async function talk(): Promise<void> {
     const alice = await arrive('alice');
     const bob = await arrive('bob');
-    for (const person of [alice, bob]) {
-      await person.page.goto(`${origin}/`);
-      await person.page.getByLabel('Username', { exact: true }).fill(person.name);
-      await person.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      if (person === alice) await screenshot(person.page, 'web-client-sign-in');
-      await person.page.getByRole('button', { name: 'Sign up', exact: true }).click();
-      await person.page.getByRole('button', { name: 'Log out' }).waitFor({ timeout: WAIT_MS });
-    }
-
-    // Alice creates a public room; Bob finds it and joins.
-    const roomName = uniqueName('lobby');
-    await alice.page.getByLabel('Room name').fill(roomName);
-    await alice.page.getByRole('button', { name: 'Create room' }).click();
-    await alice.page.getByRole('heading', { level: 1, name: roomName }).waitFor({ timeout: WAIT_MS });
-    await bob.page.getByLabel('Search public rooms').fill(roomName);
-    await bob.page.getByRole('button', { name: `Join ${roomName}` }).click();
-    await bob.page.getByRole('heading', { level: 1, name: roomName }).waitFor({ timeout: WAIT_MS });
-    await roomLink(bob.page, roomName).waitFor({ timeout: WAIT_MS });
-    const roomId = decodeURIComponent(new URL(alice.page.url()).pathname.split('/')[2] ?? '');
-    assert.equal(new URL(bob.page.url()).pathname, new URL(alice.page.url()).pathname, 'both have the same room open');
+    await signUp(alice, 'web-client-sign-in');
+    await signUp(bob);
+    const { roomName, roomId } = await meetInPublicRoom(alice, bob, 'lobby');
 
     // Each sees the other's message, live.
     await sendFrom(alice.page, 'Hello from Alice');
@@ -218,12 +245,133 @@ describe('web client in a browser', () => {
     await bob.context.close();
     await alice.page.getByRole('img', { name: `${bob.name} is offline` }).first().waitFor({ timeout: WAIT_MS });
 
-    for (const person of people) {
-      assert.deepEqual(person.foreignRequests, [], `${person.name}'s page asked only its own server`);
-      assert.deepEqual(person.pageErrors, [], `${person.name}'s page had no errors`);
-    }
+    assertCleanPages();
+  }
+
+  async function threadsAndFiles(): Promise<void> {
+    const carol = await arrive('carol');
+    const dave = await arrive('dave');
+    await signUp(carol);
+    await signUp(dave);
+    const { roomId } = await meetInPublicRoom(carol, dave, 'plans');
+    await sendFrom(carol.page, 'Where shall we meet?');
+    await waitForMessages(dave.page, ['Where shall we meet?']);
+
+    // Carol opens the thread of her message before anyone replied; Dave replies in it from his side.
+    await messageItem(carol.page, 'Where shall we meet?').getByRole('button', { name: 'Reply in thread' }).click();
+    const carolThread = carol.page.getByRole('complementary', { name: 'Thread' });
+    await carolThread.getByRole('list', { name: 'Thread root' }).getByText('Where shall we meet?').waitFor({ timeout: WAIT_MS });
+    await messageItem(dave.page, 'Where shall we meet?').getByRole('button', { name: 'Reply in thread' }).click();
+    const daveThread = dave.page.getByRole('complementary', { name: 'Thread' });
+    await daveThread.getByLabel('Reply', { exact: true }).fill('At the station');
+    await daveThread.getByRole('button', { name: 'Send reply' }).click();
+
+    // Carol sees "1 reply" appear on her message, and the reply in her open thread, live; not in the room's log.
+    await messageItem(carol.page, 'Where shall we meet?').getByRole('button', { name: '1 reply' }).waitFor({ timeout: WAIT_MS });
+    await waitFor(async () => assert.deepEqual(await replyBodies(carol.page), ['At the station']), 'the reply in Carol\'s thread');
+    assert.match(await messageItem(carol.page, 'Where shall we meet?').locator('.thread-link').textContent() ?? '', new RegExp(`${dave.name} · last reply`));
+    await screenshot(carol.page, 'web-client-thread');
+    await carolThread.getByLabel('Reply', { exact: true }).fill('See you there');
+    await carolThread.getByRole('button', { name: 'Send reply' }).click();
+    await messageItem(dave.page, 'Where shall we meet?').getByRole('button', { name: '2 replies' }).waitFor({ timeout: WAIT_MS });
+    await waitFor(async () => assert.deepEqual(await replyBodies(dave.page), ['At the station', 'See you there']), 'both replies in Dave\'s thread');
+    for (const person of [carol, dave]) assert.deepEqual(await messageBodies(person.page), ['Where shall we meet?'], 'replies stay in their thread');
+    // A thread opened later reads its replies from the server.
+    await dave.page.reload();
+    await messageItem(dave.page, 'Where shall we meet?').getByRole('button', { name: '2 replies' }).click();
+    await waitFor(async () => assert.deepEqual(await replyBodies(dave.page), ['At the station', 'See you there']), 'the replies read again');
+    await dave.page.getByRole('button', { name: 'Close thread' }).click();
+
+    // A long thread pages: the first 15 replies, then the rest on "Load more replies"; a reply that comes
+    // live meanwhile waits for the pages to reach it, so none is skipped.
+    const daveSession = await sessionOf(dave);
+    const longRoot = await send(api, daveSession, roomId, 'Ideas for the weekend?');
+    const ideas = Array.from({ length: 17 }, (_, index) => `Idea ${index + 1}`);
+    for (const idea of ideas.slice(0, 16)) await send(api, daveSession, roomId, idea, longRoot.id);
+    await messageItem(carol.page, 'Ideas for the weekend?').getByRole('button', { name: '16 replies' }).click();
+    await waitFor(async () => assert.deepEqual(await replyBodies(carol.page), ideas.slice(0, 15)), 'the first page of replies');
+    await send(api, daveSession, roomId, ideas[16]!, longRoot.id);
+    await messageItem(carol.page, 'Ideas for the weekend?').getByRole('button', { name: '17 replies' }).waitFor({ timeout: WAIT_MS });
+    assert.deepEqual(await replyBodies(carol.page), ideas.slice(0, 15));
+    await carol.page.getByRole('button', { name: 'Load more replies' }).click();
+    await waitFor(async () => assert.deepEqual(await replyBodies(carol.page), ideas), 'every reply, once each, in order');
+    await carol.page.getByRole('button', { name: 'Close thread' }).click();
+
+    // An image: uploaded, sent (its name as the body), shown to Dave from its signed URL.
+    const image = { name: 'dot.png', mimeType: 'image/png', buffer: png(3, 2) };
+    await attach(carol.page, image);
+    await sendFrom(carol.page, '');
+    await waitForMessages(dave.page, ['Where shall we meet?', 'Ideas for the weekend?', 'dot.png']);
+    const shown = messageItem(dave.page, 'dot.png').getByRole('img', { name: 'dot.png' });
+    await waitFor(
+      async () => assert.deepEqual(await shown.evaluate((img: HTMLImageElement) => [img.complete, img.naturalWidth, img.naturalHeight]), [true, 3, 2]),
+      'the image downloaded and decoded',
+    );
+
+    // Another file, with text: a link that downloads its bytes.
+    const notes = { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Bring an umbrella.\n') };
+    await attach(carol.page, notes);
+    await sendFrom(carol.page, 'The plan');
+    const link = messageItem(dave.page, 'The plan').getByRole('link', { name: 'notes.txt' });
+    await link.waitFor({ timeout: WAIT_MS });
+    const [download] = await Promise.all([dave.page.waitForEvent('download', { timeout: WAIT_MS }), link.click()]);
+    assert.equal(download.suggestedFilename(), 'notes.txt');
+    assert.deepEqual(readFileSync(await download.path()), notes.buffer);
+    await screenshot(dave.page, 'web-client-files');
+
+    // Refused uploads say why, naming the file; nothing is left to send.
+    await attach(carol.page, { name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.alloc(MAX_FILE_BYTES + 1, 'a') }, false);
+    await carol.page.getByRole('alert').filter({ hasText: '“big.txt” is too large to send (4.0 KB).' }).waitFor({ timeout: WAIT_MS });
+    await attach(carol.page, { name: 'tool.bin', mimeType: 'application/octet-stream', buffer: Buffer.from([0, 1, 2, 3, 255]) }, false);
+    await carol.page.getByRole('alert').filter({ hasText: '“tool.bin” cannot be sent: Files of type application/octet-stream are not accepted' }).waitFor({ timeout: WAIT_MS });
+    await screenshot(carol.page, 'web-client-upload-refused');
+    assert.equal(await carol.page.getByRole('list', { name: 'Files for the message' }).count(), 0);
+    assert.ok(await carol.page.getByRole('button', { name: 'Send', exact: true }).isDisabled());
+
+    assertCleanPages();
   }
 });
+
+/** Picks a file with the main composer's attach button; waits until it is uploaded, unless it is to be refused. */
+async function attach(page: Page, file: { name: string; mimeType: string; buffer: Buffer }, accepted = true): Promise<void> {
+  await page.getByLabel('Attach files to the message').setInputFiles(file);
+  if (accepted) await page.getByRole('list', { name: 'Files for the message' }).getByRole('button', { name: `Remove ${file.name}` }).waitFor({ timeout: WAIT_MS });
+}
+
+/** A message in the open room's log, by its body. */
+function messageItem(page: Page, body: string) {
+  return page.getByRole('log', { name: 'Messages' }).getByRole('listitem').filter({ has: page.locator('.body', { hasText: body }) });
+}
+
+/** The bodies of the open thread's replies, top to bottom. */
+function replyBodies(page: Page): Promise<string[]> {
+  return page.getByRole('log', { name: 'Replies' }).locator('li .body').allTextContents();
+}
+
+/** A real PNG (one grey 8-bit channel) of the given size, for a browser to decode. */
+function png(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const framed = Buffer.alloc(typed.length + 8);
+    framed.writeUInt32BE(data.length, 0);
+    typed.copy(framed, 4);
+    framed.writeUInt32BE(crc32(typed), typed.length + 4);
+    return framed;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.writeUInt8(8, 8); // bit depth; colour type 0 (grey), compression, filter, interlace: 0
+  // Each row: filter byte 0, then its pixels.
+  const pixels = Buffer.alloc((width + 1) * height, 0x80);
+  for (let row = 0; row < height; row += 1) pixels[row * (width + 1)] = 0;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
 
 /** A room's entry in the room list, by its title. */
 function roomLink(page: Page, title: string) {

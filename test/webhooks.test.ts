@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { webhookSignature } from '../src/webhooks.js';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
-import { createTestDatabase, usingPostgres, usingRedis, type TestDatabase } from './support/database.js';
+import { createTestDatabase, usingPostgres, unlessServicesShared, type TestDatabase } from './support/database.js';
 import { capturedLogger } from './support/logs.js';
 import { RoomsJoin } from './support/rooms.js';
 import { startTestServer, startTwoInstances, type TestServer } from './support/server.js';
@@ -175,7 +175,7 @@ describe('outgoing webhooks', () => {
 });
 
 // Two instances on one database deliver one queue: each event once, each room's in seq order.
-describe('outgoing webhooks on several instances', { skip: !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL' }, () => {
+describe('outgoing webhooks on several instances', { skip: unlessServicesShared }, () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let instances: Awaited<ReturnType<typeof startTwoInstances>>;
   before(async () => {

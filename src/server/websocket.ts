@@ -8,6 +8,7 @@ import { ErrorCode } from '../errors.js';
 import { createSocketLimits, type SocketGuard } from '../limits/sockets.js';
 import type { Logger } from '../logger.js';
 import { messageSentAt } from '../messages/events.js';
+import { whenExpired } from '../users/expiry.js';
 import { clientAddress, identifyCaller, type Caller, type Credentials } from './caller.js';
 import { createMaskError, forSocket } from './errors.js';
 import { operationKind, outcomeOf } from './metrics.js';
@@ -31,7 +32,7 @@ export interface SocketState {
   sessions: Set<string>;
   /** The earliest expiry (Unix seconds) of those tokens: the socket is closed with 4403 then. */
   expiresAt?: number;
-  expiryTimer?: NodeJS.Timeout;
+  expiry?: { cancel(): void };
   closed: boolean;
   /** Its anonymous grace and subscription count (limits/sockets.ts). */
   guard?: SocketGuard;
@@ -43,9 +44,6 @@ interface SocketLog {
   log: Logger;
   openedAt: number;
 }
-
-// setTimeout's longest delay; a later expiry is re-armed when it fires.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Carried from onSubscribe to graphql-ws's execute and subscribe hooks: yoga's enveloped execute (error
@@ -87,8 +85,8 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
     }
     if (state.expiresAt === undefined || viewer.expiresAt < state.expiresAt) {
       state.expiresAt = viewer.expiresAt;
-      clearTimeout(state.expiryTimer);
-      closeAtExpiry(state, () => state.socket.close(CloseCode.Forbidden, 'Token expired: reconnect with a fresh one'));
+      state.expiry?.cancel();
+      state.expiry = whenExpired(viewer.expiresAt, () => state.socket.close(CloseCode.Forbidden, 'Token expired: reconnect with a fresh one'));
     }
     if (state.users.has(viewer.id)) return;
     state.users.add(viewer.id);
@@ -163,7 +161,7 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       onClose: (ctx, code) => {
         const state = ctx.extra as Partial<SocketState & TransportExtra> & SocketLog;
         state.closed = true;
-        clearTimeout(state.expiryTimer);
+        state.expiry?.cancel();
         for (const sessionId of state.sessions ?? []) {
           const sockets = socketsBySession.get(sessionId);
           sockets?.delete(state as SocketState & TransportExtra);
@@ -257,11 +255,3 @@ function closeReason(sentence: string): string {
   return reason;
 }
 
-function closeAtExpiry(state: SocketState, onExpired: () => void): void {
-  const remaining = state.expiresAt! * 1000 - Date.now();
-  state.expiryTimer = setTimeout(
-    () => (remaining > MAX_TIMER_MS ? closeAtExpiry(state, onExpired) : onExpired()),
-    Math.max(0, Math.min(remaining, MAX_TIMER_MS)),
-  );
-  state.expiryTimer.unref();
-}

@@ -9,6 +9,7 @@ import { createMaskError, useContractCodesForInvalidDocuments } from './errors.j
 import { graphiqlOptions, renderGraphiQLPage } from './graphiql.js';
 import { useOperationRecords, type RequestNotes } from './operation-records.js';
 import { useMalformedRequestsAsBadInput } from './request-parsing.js';
+import { useStreamsEndWithTheirSession } from './session-bound-streams.js';
 
 /** What a graphql-ws operation brings into yoga's context: who is calling, as websocket.ts resolved it, and the socket's logger. */
 export interface SocketContext {
@@ -64,6 +65,7 @@ export function createGraphQLHandler(app: App) {
       // A request whose client left (http.ts aborts it) stops executing; a server-sent-events
       // subscription ends and lets go of its topics instead of outliving its connection.
       useExecutionCancellation(),
+      useStreamsEndWithTheirSession(app.sessions),
     ],
   });
 }

@@ -29,7 +29,8 @@ export async function createRoomWith(api: Pick<TestServer, 'ok'>, owner: TestUse
   return data.createRoom.id;
 }
 
-export async function send(api: Pick<TestServer, 'ok'>, author: TestUser, roomId: string, body: string): Promise<{ id: string; seq: number }> {
-  const data = await api.ok(ChatSend, { input: { roomId, body } }, author.token);
+/** Sends a message (a reply, with replyToId); returns its id and seq. */
+export async function send(api: Pick<TestServer, 'ok'>, author: TestUser, roomId: string, body: string, replyToId?: string): Promise<{ id: string; seq: number }> {
+  const data = await api.ok(ChatSend, { input: { roomId, body, replyToId } }, author.token);
   return data.sendMessage;
 }

@@ -10,6 +10,8 @@ export interface TestDatabase {
 
 export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
 export const usingRedis = Boolean(process.env.TEST_REDIS_URL);
+/** The `skip` option of suites that run several instances, which share state only through PostgreSQL and Redis. */
+export const unlessServicesShared = !(usingPostgres && usingRedis) && 'needs TEST_DATABASE_URL and TEST_REDIS_URL';
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = process.env.TEST_DATABASE_URL;

@@ -1,7 +1,10 @@
-import { useEffect, useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef, type ReactNode } from 'react';
+import { timeOf } from '../format';
 import type { ChatMessage } from '../hooks/useMessages';
+import { Attachments } from './Attachments';
 
 interface Props {
+  /** The room's messages but thread replies: those show in the thread panel. */
   messages: readonly ChatMessage[];
   viewerId: string;
   hasOlder: boolean;
@@ -9,12 +12,14 @@ interface Props {
   onLoadOlder: () => void;
   /** Told whether the newest message is on screen (read markers follow it). */
   onNewestVisible: (visible: boolean) => void;
+  /** Opens the thread a message starts (or would start). */
+  onOpenThread: (rootId: string) => void;
 }
 
 /** Within this many pixels of the bottom, new messages keep the list scrolled to the bottom. */
 const STICKY_PX = 48;
 
-export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoadOlder, onNewestVisible }: Props) {
+export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoadOlder, onNewestVisible, onOpenThread }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const end = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
@@ -49,11 +54,10 @@ export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoad
       )}
       <ol role="log" aria-label="Messages">
         {messages.map((message) => (
-          <li key={message.seq} data-seq={message.seq} className={message.author?.id === viewerId ? 'message mine' : 'message'}>
-            <span className="author">{message.author?.displayName ?? 'Deleted account'}</span>
-            <time dateTime={message.createdAt}>{timeOf(message.createdAt)}</time>
-            {message.body === null ? <p className="body deleted">Message deleted</p> : <p className="body">{message.body}</p>}
-          </li>
+          <MessageItem key={message.seq} message={message} viewerId={viewerId}>
+            {/* A deleted message starts no thread, but keeps the one it has. */}
+            {(message.thread || message.deletedAt === null) && <ThreadLink message={message} onOpen={() => onOpenThread(message.id)} />}
+          </MessageItem>
         ))}
       </ol>
       <div ref={end} className="end" />
@@ -61,5 +65,42 @@ export function MessageList({ messages, viewerId, hasOlder, loadingOlder, onLoad
   );
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const timeOf = (iso: string) => timeFormat.format(new Date(iso));
+/** One message: who, when, what, its files; children add what the list offers on it. */
+export function MessageItem({ message, viewerId, children }: { message: ChatMessage; viewerId: string; children?: ReactNode }) {
+  return (
+    <li data-seq={message.seq} className={message.author?.id === viewerId ? 'message mine' : 'message'}>
+      <span className="author">{message.author?.displayName ?? 'Deleted account'}</span>
+      <time dateTime={message.createdAt}>{timeOf(message.createdAt)}</time>
+      {message.body === null ? <p className="body deleted">Message deleted</p> : <p className="body">{message.body}</p>}
+      <Attachments attachments={message.attachments} />
+      {children}
+    </li>
+  );
+}
+
+/** "N replies" and who replied, opening the thread; "Reply in thread" on a message without one. */
+function ThreadLink({ message, onOpen }: { message: ChatMessage; onOpen: () => void }) {
+  const { thread } = message;
+  return (
+    <div className="thread-link">
+      <button type="button" onClick={onOpen}>
+        {thread ? replyCountText(thread.replyCount) : 'Reply in thread'}
+      </button>
+      {thread && <ThreadSummaryText thread={thread} />}
+    </div>
+  );
+}
+
+export function replyCountText(count: number): string {
+  return count === 1 ? '1 reply' : `${count} replies`;
+}
+
+/** Who replied and when the last reply came. */
+export function ThreadSummaryText({ thread }: { thread: NonNullable<ChatMessage['thread']> }) {
+  const names = thread.participants.map((user) => user.displayName).join(', ');
+  return (
+    <span className="muted">
+      {names && `${names} · `}last reply <time dateTime={thread.lastReplyAt}>{timeOf(thread.lastReplyAt)}</time>
+    </span>
+  );
+}

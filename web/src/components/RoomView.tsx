@@ -1,16 +1,18 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { MarkReadMutation } from '../gql/graphql';
 import { useMessages } from '../hooks/useMessages';
 import { useReadMarker } from '../hooks/useReadMarker';
 import { useReconnects } from '../hooks/useReconnects';
-import { useRoomEvents } from '../hooks/useRoomEvents';
+import { useRoomEvents, type ThreadUpdate } from '../hooks/useRoomEvents';
+import { useThread } from '../hooks/useThread';
 import { PresenceDot } from '../presence';
 import { roomTitle } from '../rooms';
 import type { ChatViewer } from './Chat';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
+import { ThreadPanel } from './ThreadPanel';
 
 const RoomDetails = graphql(`
   query RoomDetails($roomId: ID!) {
@@ -46,7 +48,10 @@ interface Props {
   onRead: (marker: MarkReadMutation['markRead']) => void;
 }
 
-/** One room: who is in it, its messages (history and live), who is typing, and the composer. */
+/**
+ * One room: who is in it, its messages (history and live), who is typing, and the composer; beside it the
+ * open thread. Thread replies show in their thread only.
+ */
 export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
   const [{ data }, refetchDetails] = useQuery({ query: RoomDetails, variables: { roomId } });
   // Members and their presence may have changed while the socket was down.
@@ -54,42 +59,60 @@ export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
   useEffect(() => {
     if (reconnects > 0) refetchDetails();
   }, [reconnects, refetchDetails]);
-  const { messages, loaded, hasOlder, loadingOlder, loadOlder, addSent, error } = useMessages(roomId);
-  const typing = useRoomEvents(roomId, viewer.id, () => refetchDetails());
+  const { messages, loaded, hasOlder, loadingOlder, loadOlder, addSent, applyThread, error } = useMessages(roomId);
+  const [threadRootId, setThreadRootId] = useState<string | null>(null);
+  const thread = useThread(threadRootId, messages);
+  const { applyUpdate } = thread;
+  const onThreadUpdated = useCallback(
+    (update: ThreadUpdate) => {
+      applyThread(update.rootId, update.thread);
+      applyUpdate(update);
+    },
+    [applyThread, applyUpdate],
+  );
+  const typing = useRoomEvents(roomId, viewer.id, { onRoomChanged: () => refetchDetails(), onThreadUpdated });
+  const roots = useMemo(() => messages.filter((message) => !message.replyTo), [messages]);
+  const threadRoot = threadRootId === null ? undefined : roots.find((message) => message.id === threadRootId);
   const [newestOnScreen, setNewestOnScreen] = useState(false);
   useReadMarker(roomId, messages.at(-1)?.seq ?? 0, lastReadSeq, newestOnScreen, onRead);
 
   const room = data?.room;
   const members = room?.members.edges.map((edge) => edge.node) ?? [];
   return (
-    <main className="room">
-      <header className="room-header">
-        <h1>{room ? roomTitle(room, viewer.id) : '…'}</h1>
-        {room?.topic && <p className="topic">{room.topic}</p>}
-        <ul aria-label="Members" className="members">
-          {members.map((member) => (
-            <li key={member.user.id}>
-              <PresenceDot user={member.user} />
-              {member.user.displayName}
-            </li>
-          ))}
-        </ul>
-      </header>
-      {error && <p role="alert">{error}</p>}
-      {loaded && messages.length === 0 && <p className="muted empty-room">No messages yet: say hello.</p>}
-      <MessageList
-        messages={messages}
-        viewerId={viewer.id}
-        hasOlder={hasOlder}
-        loadingOlder={loadingOlder}
-        onLoadOlder={loadOlder}
-        onNewestVisible={setNewestOnScreen}
-      />
-      <p className="typing" aria-live="polite">
-        {typingText(typing)}
-      </p>
-      <Composer roomId={roomId} onSent={addSent} />
-    </main>
+    <>
+      <main className="room">
+        <header className="room-header">
+          <h1>{room ? roomTitle(room, viewer.id) : '…'}</h1>
+          {room?.topic && <p className="topic">{room.topic}</p>}
+          <ul aria-label="Members" className="members">
+            {members.map((member) => (
+              <li key={member.user.id}>
+                <PresenceDot user={member.user} />
+                {member.user.displayName}
+              </li>
+            ))}
+          </ul>
+        </header>
+        {error && <p role="alert">{error}</p>}
+        {loaded && roots.length === 0 && <p className="muted empty-room">No messages yet: say hello.</p>}
+        <MessageList
+          messages={roots}
+          viewerId={viewer.id}
+          hasOlder={hasOlder}
+          loadingOlder={loadingOlder}
+          onLoadOlder={loadOlder}
+          onNewestVisible={setNewestOnScreen}
+          onOpenThread={setThreadRootId}
+        />
+        <p className="typing" aria-live="polite">
+          {typingText(typing)}
+        </p>
+        <Composer roomId={roomId} label="Message" onSent={addSent} />
+      </main>
+      {threadRoot && (
+        <ThreadPanel roomId={roomId} viewerId={viewer.id} root={threadRoot} thread={thread} onSent={addSent} onClose={() => setThreadRootId(null)} />
+      )}
+    </>
   );
 }
 

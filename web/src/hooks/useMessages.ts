@@ -2,10 +2,12 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'r
 import { useClient } from 'urql';
 import { errorMessage } from '../errors';
 import { graphql } from '../gql';
-import type { ChatMessageFragment } from '../gql/graphql';
+import type { ChatMessageFragment, ThreadSummaryFragment } from '../gql/graphql';
 import { useEventStream } from './useEventStream';
 import { useReconnects } from './useReconnects';
 
+// Fields inline rather than in nested fragments: each fragment level multiplies the document's cost
+// (graphql-armor's cost limit, MAX_COST), and pages of these are the client's costliest reads.
 graphql(`
   fragment ChatMessage on Message {
     id
@@ -17,6 +19,37 @@ graphql(`
     author {
       id
       username
+      displayName
+    }
+    replyTo {
+      id
+    }
+    attachments {
+      id
+      name
+      contentType
+      size
+      width
+      height
+      url
+    }
+    thread {
+      replyCount
+      lastReplyAt
+      participants {
+        id
+        displayName
+      }
+    }
+  }
+`);
+
+graphql(`
+  fragment ThreadSummary on Thread {
+    replyCount
+    lastReplyAt
+    participants {
+      id
       displayName
     }
   }
@@ -50,6 +83,7 @@ const RoomMessages = graphql(`
 `);
 
 export type ChatMessage = ChatMessageFragment;
+export type ThreadSummary = ThreadSummaryFragment;
 
 interface State {
   /** Every message seen, by seq: a message that comes twice (replay, page overlap, own send) is kept once. */
@@ -61,12 +95,14 @@ interface State {
 
 type Action =
   | { type: 'page'; messages: ChatMessage[]; hasOlder: boolean; olderCursor: string | null }
-  | { type: 'message'; message: ChatMessage };
+  | { type: 'message'; message: ChatMessage }
+  | { type: 'thread'; rootId: string; thread: ThreadSummary | null };
 
 /**
  * A room's messages in seq order: the newest page of history, older pages on demand, then live from
  * messageAdded with afterSeq = the newest seq seen, taken up again the same way after a reconnect or a
- * stream the server ended: no gap, no duplicate.
+ * stream the server ended: no gap, no duplicate. Thread replies are among them (they are in the room's
+ * history); each brings its root's thread summary, and applyThread takes a ThreadUpdated's.
  */
 export function useMessages(roomId: string) {
   const client = useClient();
@@ -125,7 +161,10 @@ export function useMessages(roomId: string) {
   /** A message this client sent: shown at once, and once only when the stream brings it too. */
   const addSent = useCallback((message: ChatMessage) => dispatch({ type: 'message', message }), []);
 
-  return { messages, loaded: state.loaded, hasOlder: state.hasOlder, loadingOlder, loadOlder, addSent, error };
+  /** A root's thread summary as a ThreadUpdated event tells it. */
+  const applyThread = useCallback((rootId: string, thread: ThreadSummary | null) => dispatch({ type: 'thread', rootId, thread }), []);
+
+  return { messages, loaded: state.loaded, hasOlder: state.hasOlder, loadingOlder, loadOlder, addSent, applyThread, error };
 }
 
 function reduce(state: State, action: Action): State {
@@ -137,8 +176,33 @@ function reduce(state: State, action: Action): State {
       return { bySeq, hasOlder: action.hasOlder, olderCursor: action.olderCursor, loaded: true };
     }
     case 'message': {
-      if (state.bySeq.has(action.message.seq)) return state;
-      return { ...state, bySeq: new Map(state.bySeq).set(action.message.seq, action.message) };
+      const { message } = action;
+      if (state.bySeq.has(message.seq)) return state;
+      const bySeq = new Map(state.bySeq).set(message.seq, message);
+      // A reply read after its root carries the root's newer summary (the replay after a gap included).
+      const root = message.replyTo ? rootOf(bySeq, message) : undefined;
+      return { ...state, bySeq: root ? withThread(bySeq, root, message.thread) : bySeq };
+    }
+    case 'thread': {
+      const root = [...state.bySeq.values()].find((message) => message.id === action.rootId);
+      return root ? { ...state, bySeq: withThread(state.bySeq, root, action.thread) } : state;
     }
   }
+}
+
+/** The first message of a reply's chain, when the whole chain is loaded. */
+function rootOf(bySeq: ReadonlyMap<number, ChatMessage>, reply: ChatMessage): ChatMessage | undefined {
+  const byId = new Map([...bySeq.values()].map((message) => [message.id, message]));
+  let message: ChatMessage | undefined = reply;
+  while (message?.replyTo) message = byId.get(message.replyTo.id);
+  return message;
+}
+
+/**
+ * The messages with root's thread summary replaced, unless the one given is older than the one shown: the
+ * two streams (messageAdded, roomEvents) may interleave, and a thread's replyCount never goes down.
+ */
+function withThread(bySeq: ReadonlyMap<number, ChatMessage>, root: ChatMessage, thread: ThreadSummary | null | undefined) {
+  if (thread === undefined || (thread && root.thread && thread.replyCount < root.thread.replyCount)) return bySeq;
+  return new Map(bySeq).set(root.seq, { ...root, thread });
 }

@@ -1,5 +1,6 @@
 import { useRef, useState } from 'react';
 import { graphql } from '../gql';
+import type { ChatMessage, ThreadSummary } from './useMessages';
 import { useEventStream } from './useEventStream';
 
 const RoomActivity = graphql(`
@@ -13,6 +14,15 @@ const RoomActivity = graphql(`
           displayName
         }
       }
+      ... on ThreadUpdated {
+        rootId
+        reply {
+          ...ChatMessage
+        }
+        thread {
+          ...ThreadSummary
+        }
+      }
     }
   }
 `);
@@ -20,18 +30,34 @@ const RoomActivity = graphql(`
 /** What the room's header depends on: its members and settings. */
 const roomChanges = new Set(['MemberJoined', 'MemberLeft', 'RoomUpdated']);
 
+export interface ThreadUpdate {
+  rootId: string;
+  /** The reply added or deleted. */
+  reply: ChatMessage;
+  thread: ThreadSummary | null;
+}
+
+interface Handlers {
+  /** Members came or went, or the room was edited. */
+  onRoomChanged: () => void;
+  /** A reply was added to a thread or deleted from it. */
+  onThreadUpdated: (update: ThreadUpdate) => void;
+}
+
 /**
- * Follows roomEvents for what the message stream does not carry: who else is typing (display names), and
- * calls onRoomChanged when members come and go or the room is edited.
+ * Follows roomEvents for what the message stream does not carry: who else is typing (display names), changes
+ * to members and settings, and thread summaries as replies come and go (live only: after a gap the replies
+ * messageAdded replays carry their thread's summary).
  */
-export function useRoomEvents(roomId: string, viewerId: string, onRoomChanged: () => void): string[] {
+export function useRoomEvents(roomId: string, viewerId: string, handlers: Handlers): string[] {
   const [typing, setTyping] = useState<ReadonlyMap<string, string>>(new Map());
-  const changed = useRef(onRoomChanged);
-  changed.current = onRoomChanged;
+  const latest = useRef(handlers);
+  latest.current = handlers;
   useEventStream(RoomActivity, { roomId }, (result) => {
     const event = result.data?.roomEvents;
     if (!event) return;
-    if (roomChanges.has(event.__typename)) return changed.current();
+    if (roomChanges.has(event.__typename)) return latest.current.onRoomChanged();
+    if (event.__typename === 'ThreadUpdated') return latest.current.onThreadUpdated(event);
     if (event.__typename !== 'TypingChanged' || event.user.id === viewerId) return;
     setTyping((previous) => {
       const next = new Map(previous);
