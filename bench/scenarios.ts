@@ -90,7 +90,7 @@ async function openChannel(server: ServerChild, transport: Transport, users: Use
     const poster = createPoster(server.url, window);
     return {
       transmit: async (userIndex, operation) => {
-        const { status, json } = await poster.post(JSON.stringify(operation), users[userIndex]!.token);
+        const { status, json } = await postRetrying(() => poster.post(JSON.stringify(operation), users[userIndex]!.token));
         const result = json as { data?: unknown; errors?: unknown[] };
         if (status !== 200 || result.errors?.length) throw new Error(`HTTP ${status}: ${JSON.stringify(json).slice(0, 300)}`);
         return result.data;
@@ -109,6 +109,23 @@ async function openChannel(server: ServerChild, transport: Transport, users: Use
     },
     close: () => sockets.forEach((socket) => socket.close()),
   };
+}
+
+/**
+ * A keep-alive connection the server closed as idle (5 s, e.g. while the setup read every room's
+ * lastSeq on a loaded machine) fails the request that reused it at that moment: it is sent again.
+ * A send keeps its clientMessageId, so a retry cannot store it twice.
+ */
+async function postRetrying<T>(post: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await post();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      const closed = code === 'ECONNRESET' || (error as Error).message === 'socket hang up';
+      if (!closed || attempt >= 3) throw error;
+    }
+  }
 }
 
 /** Runs count operations with window in flight; returns operations/s and the server's CPU per operation. */
