@@ -60,7 +60,7 @@ export async function startParleyChild(
     }
     // One folder per server: V8 writes a profile per thread (main thread: the largest, `*.0.001.cpuprofile`).
     const start = () =>
-      startChild(compiledServer.script, env, { marker: 'GraphiQL', label: backend, nodeArgs: [...compiledServer.nodeArgs, ...nodeArgs] });
+      startChild(compiledServer.script, { ...compiledServer.env, ...env }, { marker: 'GraphiQL', label: backend, nodeArgs: [...compiledServer.nodeArgs, ...nodeArgs] });
     let server = await start();
     const restart = async (between: () => Promise<void>) => {
       await server.stop();

@@ -28,6 +28,7 @@ import {
   buildIfStale,
   compiledServer,
   cpuSecondsOf,
+  eventLoopOf,
   machineCpu,
   memoryOf,
   resetPeakRss,
@@ -350,6 +351,7 @@ async function runOne(target: Target, setup: Setup, transport: Transport, S: num
 
     // ------------------------------------------------------------------------------- measured phase
     log(`${backend} S=${S}: sending ${M} messages, ${W} in flight`);
+    const loop0 = await eventLoopOf(server.url);
     const serverCpu0 = cpuSecondsOf(server.pid);
     const machine0 = machineCpu();
     const client0 = process.cpuUsage();
@@ -377,6 +379,7 @@ async function runOne(target: Target, setup: Setup, transport: Transport, S: num
     }
     const end = received === expected ? lastDeliveryAt : Math.max(lastDeliveryAt, lastSendDone);
     const serverCpu = cpuSecondsOf(server.pid) - serverCpu0;
+    const loop1 = await eventLoopOf(server.url);
     const machine1 = machineCpu();
     const client = process.cpuUsage(client0);
     const elapsedS = (end - t0) / 1000;
@@ -418,6 +421,9 @@ async function runOne(target: Target, setup: Setup, transport: Transport, S: num
         // Everything else on the machine: PostgreSQL and Redis, and any other load.
         rest: round((100 * (machineBusy - serverCpu - clientCpu)) / wallS),
       },
+      ...(loop0 && loop1
+        ? { serverEventLoop: { delayMs: loop1.delayMs, gcSharePct: round((100 * (loop1.gcSeconds - loop0.gcSeconds)) / wallS) } }
+        : {}),
       loadAvg1m: loadavg()[0]!,
       ...(cpuProfDir ? { profileWindowUs: [Number(window0), Number(process.hrtime.bigint() / 1000n)] } : {}),
     };

@@ -82,7 +82,12 @@ export async function startChild(
 }
 
 /** The server as `npm start` runs it: dist/main.js, built first when stale. */
-export const compiledServer = { script: 'dist/main.js', nodeArgs: ['--enable-source-maps', '--expose-gc'] };
+export const compiledServer = {
+  script: 'dist/main.js',
+  nodeArgs: ['--enable-source-maps', '--expose-gc'],
+  // As `npm start` sets it (unless already set): graphql-js type checks are plain instanceof then.
+  env: { NODE_ENV: 'production' },
+};
 
 export function buildIfStale(): void {
   const result = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: repoRoot, stdio: 'inherit' });
@@ -155,4 +160,26 @@ export function sampleRss(pid: number, everyMs = 200) {
 export async function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await Promise.race([new Promise((resolve) => child.once('exit', resolve)), sleep(timeoutMs)]);
+}
+
+/**
+ * The server's event-loop delay (perf_hooks.monitorEventLoopDelay, as prom-client samples it every
+ * 10 ms) since the previous read, and its garbage collection so far, from GET /metrics: prom-client
+ * resets the delay histogram at each scrape, so a read before a phase and one after it give the
+ * phase's. Null when the server has no /metrics (the ceiling).
+ */
+export async function eventLoopOf(url: string): Promise<{ delayMs: { p50: number; p99: number; max: number }; gcSeconds: number } | null> {
+  const response = await fetch(new URL('/metrics', url)).catch(() => null);
+  if (!response?.ok) return null;
+  const text = await response.text();
+  const value = (name: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(name))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  const ms = (name: string) => Math.round(value(name) * 1e4) / 10;
+  return {
+    delayMs: { p50: ms('nodejs_eventloop_lag_p50_seconds'), p99: ms('nodejs_eventloop_lag_p99_seconds'), max: ms('nodejs_eventloop_lag_max_seconds') },
+    gcSeconds: value('nodejs_gc_duration_seconds_sum'),
+  };
 }

@@ -91,7 +91,7 @@ async function openChannel(server: ServerChild, transport: Transport, users: Use
     const poster = createPoster(server.url, window);
     return {
       transmit: async (userIndex, operation) => {
-        const { status, json } = await poster.post(JSON.stringify(operation), users[userIndex]!.token);
+        const { status, json } = await postRetrying(() => poster.post(JSON.stringify(operation), users[userIndex]!.token));
         const result = json as { data?: unknown; errors?: unknown[] };
         if (status !== 200 || result.errors?.length) throw new Error(`HTTP ${status}: ${JSON.stringify(json).slice(0, 300)}`);
         return result.data;
@@ -112,13 +112,36 @@ async function openChannel(server: ServerChild, transport: Transport, users: Use
   };
 }
 
+/**
+ * A keep-alive connection the server closed as idle (5 s, e.g. while the setup read every room's
+ * lastSeq on a loaded machine) fails the request that reused it at that moment: it is sent again.
+ * A send keeps its clientMessageId, so a retry cannot store it twice.
+ */
+async function postRetrying<T>(post: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await post();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      const closed = code === 'ECONNRESET' || (error as Error).message === 'socket hang up';
+      if (!closed || attempt >= 3) throw error;
+    }
+  }
+}
+
 /** Runs count operations with window in flight; returns operations/s and the server's CPU per operation. */
 async function measureRate(server: ServerChild, count: number, window: number, operation: (index: number) => Promise<void>) {
   const cpu0 = cpuSecondsOf(server.pid);
+  const window0 = process.hrtime.bigint() / 1000n;
   const t0 = performance.now();
   await pool(count, window, operation);
   const seconds = (performance.now() - t0) / 1000;
-  return { perS: round(count / seconds), serverCpuMsPerOp: round(((cpuSecondsOf(server.pid) - cpu0) * 1000) / count) };
+  return {
+    perS: round(count / seconds),
+    serverCpuMsPerOp: round(((cpuSecondsOf(server.pid) - cpu0) * 1000) / count),
+    // CLOCK_MONOTONIC microseconds, as the server's .cpuprofile counts them (bench/profile-summary.ts --from/--to).
+    windowUs: [Number(window0), Number(process.hrtime.bigint() / 1000n)],
+  };
 }
 
 /** The seqs each room's sends were answered with: consecutive from the room's lastSeq before, none twice. */
@@ -205,6 +228,7 @@ async function runSends(server: ServerChild, backend: string, users: User[], sha
       serverCpuMsPerSend: sends.serverCpuMsPerOp,
       serverCpuMsPerNoOp: noOps.serverCpuMsPerOp,
       ...verdict,
+      ...(cpuProfDir ? { profileWindowUs: { noOps: noOps.windowUs, sends: sends.windowUs } } : {}),
       loadAvg1m: round(loadavg()[0]!),
     };
   } finally {

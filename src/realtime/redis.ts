@@ -1,5 +1,18 @@
+import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { corkPerTurn } from './cork.js';
+
+const corkForThisTurn = corkPerTurn();
+
+/** Corks the connection at its first write of each turn (ioredis writes with socket.write). */
+function writeOncePerTurn(socket: Socket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  socket.write = ((...args: unknown[]) => {
+    corkForThisTurn(socket);
+    return write(...args);
+  }) as Socket['write'];
+}
 
 /** The longest a command of the app's command client waits for its answer (a Redis that hangs, or a connection lost mid-command). */
 const COMMAND_TIMEOUT_MS = 3000;
@@ -26,6 +39,10 @@ export function connectRedis(url: string, prefix: string, logger: Logger, role: 
   if (role === 'commands') {
     // ioredis reads the option at each command: queued until the first connection, failed after it.
     client.once('ready', () => (client.options.enableOfflineQueue = false));
+    // ioredis writes each command to the socket as it is issued: a batch of sends publishes each
+    // message and stops each author's typing, a system call apiece. Corked until the end of the turn,
+    // a turn's commands leave together (their order, and so their replies', is unchanged).
+    client.on('connect', () => writeOncePerTurn(client.stream as Socket));
   }
   client.on('error', (error) => logger.warn({ err: error, role }, 'redis connection problem'));
   return client;

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ConnectionInitMessage, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
+import { corkPerTurn } from '../realtime/cork.js';
 import type { Drain } from './drain.js';
 
 /** What graphql-ws's ctx.extra holds for every socket, as graphql-ws/use/ws puts it. */
@@ -42,17 +42,7 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
   onOpen: (extra: TransportExtra & Partial<E>, request: IncomingMessage) => void,
 ) {
   const server = makeServer(options);
-  const corked = new Set<Socket>();
-  const uncorkAll = () => {
-    for (const tcp of corked) tcp.uncork();
-    corked.clear();
-  };
-  const corkForThisTurn = (tcp: Socket) => {
-    if (corked.has(tcp)) return;
-    if (corked.size === 0) setImmediate(uncorkAll);
-    tcp.cork();
-    corked.add(tcp);
-  };
+  const corkForThisTurn = corkPerTurn();
   const closeOnInternalError = (socket: WebSocket, error: unknown, what: string) => {
     logger.error({ err: error }, what);
     socket.close(CloseCode.InternalServerError, 'Internal server error');
