@@ -7,10 +7,9 @@ import type {
   SqlQueryable,
 } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations } from './migrations.js';
-import { openPGlite } from './pglite.js';
+import { openPGliteWorker } from './pglite-worker.js';
 
 export type { PrismaClient };
 
@@ -59,8 +58,9 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
       }
     };
   } else {
-    const pglite = await openPGlite(location.dir);
-    factory = new PrismaPGlite(pglite);
+    // On its own thread: PGlite's statements run synchronously and would hold the event loop.
+    const pglite = await openPGliteWorker(location.dir);
+    factory = pglite.factory;
     closeDriver = () => pglite.close();
     migrate = () => applyMigrations(factory);
   }
