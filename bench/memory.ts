@@ -96,6 +96,12 @@ async function metric(url: string, name: string): Promise<number> {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
+/** The server's V8 heap, from its /metrics (prom-client's default metrics). */
+async function heapOf(url: string): Promise<{ usedMB: number; totalMB: number }> {
+  const [used, total] = await Promise.all([metric(url, 'nodejs_heap_size_used_bytes'), metric(url, 'nodejs_heap_size_total_bytes')]);
+  return { usedMB: used / 2 ** 20, totalMB: total / 2 ** 20 };
+}
+
 async function waitForMetric(url: string, name: string, wanted: number, what: string): Promise<void> {
   // A scrape can fail while thousands of sockets open or close at once: it counts as not yet.
   for (let waited = 0; (await metric(url, name).catch(() => Number.NaN)) !== wanted; waited += 500) {
@@ -138,6 +144,7 @@ async function measure(backend: 'embedded' | 'postgres'): Promise<Record<string,
     await waitForMetric(server.url, 'parley_subscriptions', 2 * socketCount, 'subscriptions');
     await sleep(SETTLE_MS);
     const withSockets = memoryOf(server.pid).rssMB;
+    const heapWithSockets = await heapOf(server.url);
     await heapSnapshot(server, 'with the sockets');
     log(`${backend}: ${round(withSockets)} MB with the sockets; closing them`);
     for (const socket of sockets) socket.close(1000);
@@ -154,6 +161,9 @@ async function measure(backend: 'embedded' | 'postgres'): Promise<Record<string,
       rssBeforeSocketsMB: round(beforeSockets),
       rssWithSocketsMB: round(withSockets),
       perSocketKB: round(((withSockets - beforeSockets) * 1024) / socketCount),
+      // V8's heap at that reading: what it holds (used) and what it has taken from the system (total).
+      heapUsedWithSocketsMB: round(heapWithSockets.usedMB),
+      heapTotalWithSocketsMB: round(heapWithSockets.totalMB),
       rssAfterCloseMB: round(afterClose),
     };
   } finally {

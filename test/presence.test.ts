@@ -177,6 +177,44 @@ describe('presence across instances', { skip: unlessServicesShared }, () => {
     }
   });
 
+  it('counts a burst of sockets closing at once right: one OFFLINE per user gone, none for a user still connected', async () => {
+    const subjects = await Promise.all([1, 2, 3, 4, 5].map(() => createUser(a, 'subject')));
+    const stays = await createUser(a, 'stays');
+    const roomId = await createRoomWith(a, watcher, [...subjects, stays]);
+    const socket = await connectSocket(a.wsUrl, watcher.token);
+    // The viewer's user topic, the room, and each member's presence.
+    const watch: Watch = await subscribeReady(a.server.app.bus, socket, PresenceWatch, { roomId }, 2 + subjects.length + 1);
+    try {
+      const closing = [];
+      for (const user of subjects) for (let k = 0; k < 4; k++) closing.push(await connectSocket(a.wsUrl, user.token));
+      closing.push(await connectSocket(a.wsUrl, stays.token));
+      const kept = await connectSocket(a.wsUrl, stays.token);
+      const online = new Set<string>();
+      for (let k = 0; k <= subjects.length; k++) {
+        const event = await nextPresence(watch);
+        assert.equal(event.presence.status, 'ONLINE');
+        online.add(event.user.id);
+      }
+      assert.equal(online.size, subjects.length + 1, 'one ONLINE per user');
+
+      await Promise.all(closing.map((closed) => closed.dispose()));
+      const offline = new Set<string>();
+      for (const _ of subjects) {
+        const event = await nextPresence(watch);
+        assert.equal(event.presence.status, 'OFFLINE');
+        offline.add(event.user.id);
+      }
+      assert.deepEqual([...offline].sort(), subjects.map((user) => user.id).sort());
+      for (const user of subjects) assert.equal((await presenceOf(b, watcher, user)).status, 'OFFLINE');
+      assert.equal((await presenceOf(b, watcher, stays)).status, 'ONLINE');
+      await settle();
+      assert.deepEqual(watch.pending(), [], 'one OFFLINE per user, none for the user still connected');
+      await kept.dispose();
+    } finally {
+      await socket.dispose();
+    }
+  });
+
   it('marks the users of an instance that shuts down OFFLINE by the time it has closed', async () => {
     const subject = await roommate();
     // The default TTL: its users can only go OFFLINE in time through the graceful close.

@@ -44,7 +44,7 @@ export class TopicListener<P> {
   }
 
   close(): void {
-    void this.events.return();
+    this.events.close();
   }
 
   private releaseAll(): void {

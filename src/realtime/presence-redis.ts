@@ -63,6 +63,25 @@ export function createRedisPresence({ redis, instanceId, ttlMs, ...deps }: Redis
       .map((connection) => connection.userId);
   }
 
+  /**
+   * Disconnects of this turn, removed together: sockets close in bursts (a client's network drops
+   * thousands at once), and one MULTI each queued thousands of them behind one another, past Redis's
+   * command timeout. A disconnected connection has already left `local`, so no heartbeat re-adds it meanwhile.
+   */
+  let leaving: { connections: Connection[]; removed: Promise<void> } | null = null;
+  const removeSoon = (connection: Connection): Promise<void> => {
+    if (!leaving) {
+      const batch: Connection[] = [];
+      const removed = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        leaving = null;
+        await announce.offline(await apply(batch, 'remove'));
+      });
+      leaving = { connections: batch, removed };
+    }
+    leaving.connections.push(connection);
+    return leaving.removed;
+  };
+
   // Re-adding (not only refreshing) heals entries lost to a Redis restart or a sweep during a stall.
   background.every(ttlMs / 3, 'presence heartbeat', async () => {
     await announce.online(await apply([...local.values()], 'add'));
@@ -85,7 +104,7 @@ export function createRedisPresence({ redis, instanceId, ttlMs, ...deps }: Redis
     },
     async disconnect(userId, connectionId) {
       if (!local.delete(connectionId)) return;
-      await background.track(apply([{ userId, connectionId }], 'remove').then(announce.offline));
+      await background.track(removeSoon({ userId, connectionId }));
     },
     async online(userIds) {
       if (userIds.length === 0) return new Set();

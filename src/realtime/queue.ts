@@ -1,15 +1,15 @@
 import { ParleyError, ErrorCode } from '../errors.js';
 
 /**
- * A bounded async queue between pub/sub callbacks and one subscription's consumer. A consumer that
- * falls `limit` events behind fails with an error instead of growing memory without bound.
+ * A bounded queue between pub/sub callbacks and one subscription's stream. A stream that falls
+ * `limit` events behind fails with an error instead of growing memory without bound.
  * Events published together (a batch of sends, a read of Redis messages) arrive in one synchronous
- * burst; nextBatch() hands the consumer the whole burst at once, so it pays for one wake-up per
- * burst rather than one per event.
+ * burst; take() hands the stream the whole burst at once, so it pays for one wake-up per burst
+ * rather than one per event.
  */
-export class EventQueue<T> implements AsyncIterableIterator<T> {
+export class EventQueue<T> {
   private buffer: T[] = [];
-  private waiters: (() => void)[] = [];
+  private wake: (() => void) | null = null;
   private error: Error | null = null;
   private finished = false;
   private closed = false;
@@ -31,7 +31,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
       return;
     }
     this.buffer.push(value);
-    this.wake();
+    this.notify();
   }
 
   /** Ends the stream with an error at once, dropping anything buffered. */
@@ -39,70 +39,59 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     if (this.finished || this.error) return;
     this.buffer.length = 0;
     this.error = error;
-    this.wake();
-    this.close();
+    this.notify();
+    this.release();
   }
 
-  next(): Promise<IteratorResult<T>> {
-    return this.settled(() => {
-      if (this.buffer.length > 0) return { value: this.buffer.shift() as T, done: false };
-      this.end();
-      return { value: undefined, done: true };
-    });
-  }
-
-  /** Every event waiting, in order (at least one); null once the queue has ended, or its error. */
-  nextBatch(): Promise<T[] | null> {
-    return this.settled(() => {
-      if (this.buffer.length > 0) {
-        const batch = this.buffer;
-        this.buffer = [];
-        return batch;
-      }
-      this.end();
-      return null;
-    });
-  }
-
-  return(): Promise<IteratorResult<T>> {
-    this.finished = true;
-    this.buffer.length = 0;
-    this.wake();
-    this.close();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
+  /** Whether take() has something to say: events, the error, or the end. */
+  get ready(): boolean {
+    return this.buffer.length > 0 || this.error !== null || this.finished;
   }
 
   /**
-   * Takes what the consumer gets once there is an event, an error or the end. The consumer reads the
-   * buffer when it resumes, so after the whole burst that woke it; another consumer may have taken it
-   * by then. Plain promises rather than async functions: an idle subscription waits here, times thousands.
+   * Resolves once the queue is ready. One waiter at a time (the stream reading it); a plain promise,
+   * since an idle subscription waits here, times thousands.
    */
-  private settled<R>(take: () => R): Promise<R> {
-    if (this.buffer.length > 0 || this.error || this.finished) return Promise.resolve().then(take);
-    return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => this.settled(take));
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.wake = resolve));
   }
 
-  private wake(): void {
-    if (this.waiters.length === 0) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  /** Throws the error that ended the queue, once; after it, and after return(), the queue is done. */
-  private end(): void {
+  /**
+   * Every event waiting, in order (empty when none); null once the queue has ended. The error that
+   * ended the queue is thrown once; after it, and after close(), the queue is done.
+   */
+  take(): T[] | null {
+    if (this.buffer.length > 0) {
+      const batch = this.buffer;
+      this.buffer = [];
+      return batch;
+    }
     const error = this.error;
-    if (!error) return;
-    this.error = null;
-    this.finished = true;
-    throw error;
+    if (error) {
+      this.error = null;
+      this.finished = true;
+      throw error;
+    }
+    return this.finished ? null : [];
   }
 
-  private close(): void {
+  /** Ends the queue: what is buffered is dropped, and the topics are released. */
+  close(): void {
+    this.finished = true;
+    this.buffer.length = 0;
+    this.notify();
+    this.release();
+  }
+
+  /** The waiter reads the buffer when it resumes, so after the whole burst that woke it. */
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private release(): void {
     if (this.closed) return;
     this.closed = true;
     this.onClose();

@@ -4,6 +4,7 @@ import { memberRoom } from '../rooms/access.js';
 import { TopicListener } from './listener.js';
 import type { SubscriptionField } from './live-streams.js';
 import { fillGap } from './gap-fill.js';
+import { SourceStream, type EventStream } from './source-stream.js';
 import { messageAddedPayload, storedMessageSelect } from '../messages/events.js';
 import { topics, type MessageAddedPayload, type PresencePayload, type RoomEventPayload, type Topic } from './topics.js';
 
@@ -11,7 +12,7 @@ import { topics, type MessageAddedPayload, type PresencePayload, type RoomEventP
  * The source streams of the Subscription fields. Each listens to per-room / per-user topics only,
  * checks membership at subscribe time, and ends the moment the viewer loses access: removed or banned
  * → FORBIDDEN, room deleted → complete (after delivering RoomDeleted where the stream carries it).
- * They yield the bus payload objects themselves, so one event shared by many subscribers stays one
+ * They hand over the bus payload objects themselves, so one event shared by many subscribers stays one
  * object (server/shared-execution.ts executes the selection once per event and document).
  */
 
@@ -23,82 +24,104 @@ interface Resync {
 }
 type RoomStreamEvent = RoomEventPayload | Resync;
 
-/**
- * A Subscription field's source stream. Besides one event at a time, it hands over the events that
- * are ready together (a batch of sends published at once, a page of replay), which is how
- * server/shared-execution.ts reads it: one wake-up and one write per subscriber for the whole batch.
- */
-export interface EventStream<T> extends AsyncIterableIterator<T> {
-  /** The next events in order, at least one; done once the stream has ended. */
-  nextBatch(): Promise<IteratorResult<T[], undefined>>;
-}
-
 /** Messages of a room in seq order: replay after afterSeq, then live, with gaps filled from the database. */
 export function messageAddedStream(context: Context, roomId: string, afterSeq: number | null | undefined): EventStream<MessageAddedPayload> {
-  const listener = newListener<RoomStreamEvent>(context, 'messageAdded');
-  // With messagesOnly, every event the stream yields is a MessageAdded.
-  const messages = roomStream(context, listener, roomId, afterSeq ?? null, true) as AsyncGenerator<MessageAddedPayload[]>;
-  return batchStream(messages, listener);
+  // With messagesOnly, every event the stream hands over is a MessageAdded.
+  return new RoomStream(context, roomId, afterSeq ?? null, true) as EventStream<RoomEventPayload> as EventStream<MessageAddedPayload>;
 }
 
 /** Everything that happens in a room; MessageAdded events in seq order without gaps or duplicates. */
 export function roomEventStream(context: Context, roomId: string): EventStream<RoomEventPayload> {
-  const listener = newListener<RoomStreamEvent>(context, 'roomEvents');
-  return batchStream(roomStream(context, listener, roomId, null, false), listener);
+  return new RoomStream(context, roomId, null, false);
 }
 
 /**
  * A room's events, in batches as they arrive (only its MessageAdded with messagesOnly, though all
  * of them can end the stream).
  */
-async function* roomStream(
-  context: Context,
-  listener: TopicListener<RoomStreamEvent>,
-  roomId: string,
-  afterSeq: number | null,
-  messagesOnly: boolean,
-): AsyncGenerator<RoomEventPayload[]> {
-  const { app } = context;
-  const userId = viewerId(context);
-  if (afterSeq !== null && afterSeq < 0) throw fail.badInput('afterSeq must be 0 or more.', 'afterSeq');
-  const stopResync = app.bus.onReconnect(() => listener.events.push({ type: 'Resync' }));
-  try {
+class RoomStream extends SourceStream<RoomStreamEvent, RoomEventPayload> {
+  /** The last seq handed over (or replayed from). */
+  private lastSeq = 0;
+  /** Stored messages after lastSeq are to be replayed first: at the start, and after the bus reconnected. */
+  private replaying = false;
+  /** Events that arrived after a Resync in the same burst: handled once the replay is done. */
+  private held: RoomStreamEvent[] = [];
+  private stopResync: () => void = () => {};
+
+  constructor(
+    private readonly context: Context,
+    private readonly roomId: string,
+    private readonly afterSeq: number | null,
+    private readonly messagesOnly: boolean,
+  ) {
+    super(newListener(context, messagesOnly ? 'messageAdded' : 'roomEvents'));
+  }
+
+  protected async start(): Promise<void> {
+    const { app } = this.context;
+    if (this.afterSeq !== null && this.afterSeq < 0) throw fail.badInput('afterSeq must be 0 or more.', 'afterSeq');
+    this.stopResync = app.bus.onReconnect(() => this.listener.events.push({ type: 'Resync' }));
     // Where to start, then listen, then replay from the database whatever was committed since:
     // nothing committed between the read and the subscription is missed.
-    const { room } = await memberRoom(app.prisma, roomId, userId);
+    const { room } = await memberRoom(app.prisma, this.roomId, viewerId(this.context));
     // A client claiming more than exists gets what comes next, not a silent hole.
-    let lastSeq = Math.min(afterSeq ?? room.lastSeq, room.lastSeq);
-    await listener.add(topics.room(roomId));
-    lastSeq = yield* replayAfter(context, roomId, lastSeq);
-    for (let arrived = await listener.events.nextBatch(); arrived; arrived = await listener.events.nextBatch()) {
-      let batch: RoomEventPayload[] = [];
-      for (const event of arrived) {
-        if (event.type === 'Resync') {
-          if (batch.length > 0) yield batch;
-          batch = [];
-          lastSeq = yield* replayAfter(context, roomId, lastSeq);
-          continue;
-        }
-        if (event.type === 'MessageAdded') {
-          if (event.seq <= lastSeq) continue; // already sent (replayed, or delivered twice)
-          // A publish was lost or overtaken: fill from the database first.
-          if (event.seq > lastSeq + 1) batch.push(...(await fillGap(app.prisma, roomId, lastSeq, event.seq)));
-          lastSeq = event.seq;
-        }
-        if (!messagesOnly || event.type === 'MessageAdded') batch.push(event);
-        const ended = accessLost(event, roomId, userId);
-        if (ended || event.type === 'RoomDeleted') {
-          // What came before the end is delivered first.
-          if (batch.length > 0) yield batch;
-          if (ended) throw ended;
-          return;
-        }
+    this.lastSeq = Math.min(this.afterSeq ?? room.lastSeq, room.lastSeq);
+    await this.listener.add(topics.room(this.roomId));
+    this.replaying = true;
+  }
+
+  protected override hasOwnWork(): boolean {
+    return this.replaying || this.held.length > 0;
+  }
+
+  protected step(): Promise<RoomEventPayload[]> {
+    if (this.replaying) return this.replayPage();
+    return this.live(this.held.length > 0 ? this.held.splice(0) : this.arrived());
+  }
+
+  protected override onEnd(): void {
+    this.stopResync();
+  }
+
+  /** The next page of stored messages with seq > lastSeq, as MessageAdded events, in order. */
+  private async replayPage(): Promise<MessageAddedPayload[]> {
+    const page = await this.context.app.prisma.message.findMany({
+      where: { roomId: this.roomId, seq: { gt: this.lastSeq } },
+      orderBy: { seq: 'asc' },
+      take: REPLAY_PAGE,
+      select: storedMessageSelect,
+    });
+    if (page.length < REPLAY_PAGE) this.replaying = false;
+    if (page.length > 0) this.lastSeq = page[page.length - 1]!.seq;
+    return page.map(messageAddedPayload);
+  }
+
+  private async live(arrived: RoomStreamEvent[]): Promise<RoomEventPayload[]> {
+    const userId = viewerId(this.context);
+    const batch: RoomEventPayload[] = [];
+    for (let k = 0; k < arrived.length; k++) {
+      const event = arrived[k]!;
+      if (event.type === 'Resync') {
+        // What came before is handed over first, then the replay, then what came after.
+        this.replaying = true;
+        this.held = arrived.slice(k + 1);
+        return batch;
       }
-      if (batch.length > 0) yield batch;
+      if (event.type === 'MessageAdded') {
+        if (event.seq <= this.lastSeq) continue; // already sent (replayed, or delivered twice)
+        // A publish was lost or overtaken: fill from the database first.
+        if (event.seq > this.lastSeq + 1) batch.push(...(await fillGap(this.context.app.prisma, this.roomId, this.lastSeq, event.seq)));
+        this.lastSeq = event.seq;
+      }
+      if (!this.messagesOnly || event.type === 'MessageAdded') batch.push(event);
+      const ended = accessLost(event, this.roomId, userId);
+      if (ended || event.type === 'RoomDeleted') {
+        // What came before the end is delivered first.
+        this.endAfter(ended);
+        return batch;
+      }
     }
-  } finally {
-    stopResync();
-    listener.close();
+    return batch;
   }
 }
 
@@ -110,24 +133,6 @@ function accessLost(event: RoomEventPayload, roomId: string, userId: string): Er
   );
 }
 
-/** Replays the stored messages with seq > afterSeq as MessageAdded events, a page at a time, in order; returns the last seq. */
-async function* replayAfter(context: Context, roomId: string, afterSeq: number): AsyncGenerator<MessageAddedPayload[], number> {
-  let from = afterSeq;
-  for (;;) {
-    const page = await context.app.prisma.message.findMany({
-      where: { roomId, seq: { gt: from } },
-      orderBy: { seq: 'asc' },
-      take: REPLAY_PAGE,
-      select: storedMessageSelect,
-    });
-    if (page.length > 0) {
-      yield page.map(messageAddedPayload);
-      from = page[page.length - 1]!.seq;
-    }
-    if (page.length < REPLAY_PAGE) return from;
-  }
-}
-
 /** Room events that belong in a user's own stream. */
 const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'RoomUpdated', 'UserUpdated', 'Mentioned']);
 
@@ -136,45 +141,49 @@ const personalRoomEvents = new Set<RoomEventPayload['type']>(['MessageAdded', 'R
  * messages, updates and deletions of every room they are in (those rooms' topics, followed as they come and go).
  */
 export function myEventStream(context: Context): EventStream<RoomEventPayload> {
-  const listener = newListener<RoomEventPayload>(context, 'myEvents');
-  return batchStream(myEvents(context, listener), listener);
+  return new MyEventStream(context);
 }
 
-async function* myEvents(context: Context, listener: TopicListener<RoomEventPayload>): AsyncGenerator<RoomEventPayload[]> {
-  const { app } = context;
-  const userId = viewerId(context);
-  const userTopic = topics.user(userId);
-  /** Each user's latest updateId passed on: the copies of a UserUpdated from the other shared rooms are skipped. */
-  const userUpdates = new Map<string, string>();
-  try {
-    await listener.add(userTopic);
-    const memberships = await app.prisma.roomMember.findMany({ where: { userId }, select: { roomId: true } });
-    await Promise.all(memberships.map(({ roomId }) => listener.add(topics.room(roomId))));
-    for (let arrived = await listener.events.nextBatch(); arrived; arrived = await listener.events.nextBatch()) {
-      const batch: RoomEventPayload[] = [];
-      for (const event of arrived) {
-        const aboutMe = 'userId' in event && event.userId === userId;
-        const roomTopic = topics.room(event.roomId);
-        // Membership events about the viewer come on both the user and the room topic: the first copy
-        // changes what we follow, a second finds nothing to change and is skipped.
-        if (event.type === 'MemberJoined' && aboutMe) {
-          if (listener.has(roomTopic)) continue;
-          await listener.add(roomTopic);
-        } else if ((event.type === 'MemberLeft' && aboutMe) || event.type === 'RoomDeleted') {
-          if (!listener.has(roomTopic)) continue;
-          listener.remove(roomTopic);
-        } else if (event.type === 'UserUpdated') {
-          if (userUpdates.get(event.userId) === event.updateId) continue;
-          userUpdates.set(event.userId, event.updateId);
-        } else if (!personalRoomEvents.has(event.type)) {
-          continue;
-        }
-        batch.push(event);
+class MyEventStream extends SourceStream<RoomEventPayload, RoomEventPayload> {
+  /** Each user's latest updateId passed on: the copies of a UserUpdated from the other shared rooms are skipped. Made at the first. */
+  private userUpdates: Map<string, string> | null = null;
+
+  constructor(private readonly context: Context) {
+    super(newListener(context, 'myEvents'));
+  }
+
+  protected async start(): Promise<void> {
+    const userId = viewerId(this.context);
+    await this.listener.add(topics.user(userId));
+    const memberships = await this.context.app.prisma.roomMember.findMany({ where: { userId }, select: { roomId: true } });
+    await Promise.all(memberships.map(({ roomId }) => this.listener.add(topics.room(roomId))));
+  }
+
+  protected async step(): Promise<RoomEventPayload[]> {
+    const userId = viewerId(this.context);
+    const { listener } = this;
+    const batch: RoomEventPayload[] = [];
+    for (const event of this.arrived()) {
+      const aboutMe = 'userId' in event && event.userId === userId;
+      const roomTopic = topics.room(event.roomId);
+      // Membership events about the viewer come on both the user and the room topic: the first copy
+      // changes what we follow, a second finds nothing to change and is skipped.
+      if (event.type === 'MemberJoined' && aboutMe) {
+        if (listener.has(roomTopic)) continue;
+        await listener.add(roomTopic);
+      } else if ((event.type === 'MemberLeft' && aboutMe) || event.type === 'RoomDeleted') {
+        if (!listener.has(roomTopic)) continue;
+        listener.remove(roomTopic);
+      } else if (event.type === 'UserUpdated') {
+        this.userUpdates ??= new Map();
+        if (this.userUpdates.get(event.userId) === event.updateId) continue;
+        this.userUpdates.set(event.userId, event.updateId);
+      } else if (!personalRoomEvents.has(event.type)) {
+        continue;
       }
-      if (batch.length > 0) yield batch;
+      batch.push(event);
     }
-  } finally {
-    listener.close();
+    return batch;
   }
 }
 
@@ -186,63 +195,68 @@ const isPresence = (event: PresenceStreamEvent): event is PresencePayload => 'st
  * following membership changes as they happen.
  */
 export function presenceStream(context: Context, roomId: string | null): EventStream<PresencePayload> {
-  const listener = newListener<PresenceStreamEvent>(context, 'presenceChanged');
-  return batchStream(presenceEvents(context, listener, roomId), listener);
+  return new PresenceStream(context, roomId);
 }
 
-async function* presenceEvents(
-  context: Context,
-  listener: TopicListener<PresenceStreamEvent>,
-  roomId: string | null,
-): AsyncGenerator<PresencePayload[]> {
-  const { app } = context;
-  const userId = viewerId(context);
-  if (roomId) await memberRoom(app.prisma, roomId, userId);
-  let watchedUsers = new Set<string>();
-  let watchedRooms = new Set<string>();
-  // (Re)computes whose presence to follow, and the rooms whose membership changes can change that.
-  const follow = async () => {
-    const members = await app.prisma.roomMember.findMany({
+class PresenceStream extends SourceStream<PresenceStreamEvent, PresencePayload> {
+  private watchedUsers = new Set<string>();
+  private watchedRooms = new Set<string>();
+
+  constructor(
+    private readonly context: Context,
+    private readonly roomId: string | null,
+  ) {
+    super(newListener(context, 'presenceChanged'));
+  }
+
+  protected async start(): Promise<void> {
+    const { roomId, listener } = this;
+    const userId = viewerId(this.context);
+    if (roomId) await memberRoom(this.context.app.prisma, roomId, userId);
+    await listener.add(topics.user(userId) as Topic<PresenceStreamEvent>);
+    if (roomId) await listener.add(topics.room(roomId) as Topic<PresenceStreamEvent>);
+    await this.follow();
+  }
+
+  protected async step(): Promise<PresencePayload[]> {
+    const { roomId } = this;
+    const batch: PresencePayload[] = [];
+    for (const event of this.arrived()) {
+      if (isPresence(event)) {
+        if (this.watchedUsers.has(event.userId)) batch.push(event);
+        continue;
+      }
+      if (roomId && event.roomId === roomId) {
+        const ended = accessLost(event, roomId, viewerId(this.context));
+        if (ended || event.type === 'RoomDeleted') {
+          // What came before the end is delivered first.
+          this.endAfter(ended);
+          return batch;
+        }
+      }
+      if (event.type === 'MemberJoined' || event.type === 'MemberLeft' || event.type === 'RoomDeleted') {
+        if (!roomId || event.roomId === roomId) await this.follow();
+      }
+    }
+    return batch;
+  }
+
+  /** (Re)computes whose presence to follow, and the rooms whose membership changes can change that. */
+  private async follow(): Promise<void> {
+    const { roomId } = this;
+    const userId = viewerId(this.context);
+    const members = await this.context.app.prisma.roomMember.findMany({
       where: roomId ? { roomId } : { room: { members: { some: { userId } } } },
       select: { userId: true, roomId: true },
     });
     const users = new Set(members.map((member) => member.userId).filter((id) => id !== userId));
     const rooms = new Set(members.map((member) => member.roomId));
     await Promise.all([
-      retarget(listener, watchedUsers, users, (id) => topics.presence(id)),
-      retarget(listener, watchedRooms, rooms, (id) => topics.room(id)),
+      retarget(this.listener, this.watchedUsers, users, (id) => topics.presence(id)),
+      retarget(this.listener, this.watchedRooms, rooms, (id) => topics.room(id)),
     ]);
-    watchedUsers = users;
-    watchedRooms = rooms;
-  };
-  try {
-    await listener.add(topics.user(userId) as Topic<PresenceStreamEvent>);
-    if (roomId) await listener.add(topics.room(roomId) as Topic<PresenceStreamEvent>);
-    await follow();
-    for (let arrived = await listener.events.nextBatch(); arrived; arrived = await listener.events.nextBatch()) {
-      const batch: PresencePayload[] = [];
-      for (const event of arrived) {
-        if (isPresence(event)) {
-          if (watchedUsers.has(event.userId)) batch.push(event);
-          continue;
-        }
-        if (roomId && event.roomId === roomId) {
-          const ended = accessLost(event, roomId, userId);
-          if (ended || event.type === 'RoomDeleted') {
-            // What came before the end is delivered first.
-            if (batch.length > 0) yield batch;
-            if (ended) throw ended;
-            return;
-          }
-        }
-        if (event.type === 'MemberJoined' || event.type === 'MemberLeft' || event.type === 'RoomDeleted') {
-          if (!roomId || event.roomId === roomId) await follow();
-        }
-      }
-      if (batch.length > 0) yield batch;
-    }
-  } finally {
-    listener.close();
+    this.watchedUsers = users;
+    this.watchedRooms = rooms;
   }
 }
 
@@ -264,40 +278,4 @@ function newListener<P>(context: Context, field: SubscriptionField): TopicListen
   const listener = new TopicListener<P>(app.bus, app.config.realtime.subscriptionBuffer, () => forget());
   forget = app.liveStreams.open(field, listener.events);
   return listener;
-}
-
-/**
- * The EventStream of a generator of batches. An async generator's return() waits until the generator
- * next yields, so an idle stream could not be cancelled: return() closes the listener first, its
- * queue ends, the generator runs its finally block, and every topic is released at once.
- */
-function batchStream<T>(batches: AsyncGenerator<T[]>, listener: { close(): void }): EventStream<T> {
-  let unread: T[] = [];
-  return {
-    // Plain promises rather than async functions: an idle subscription waits here, times thousands.
-    nextBatch: () => {
-      if (unread.length > 0) return Promise.resolve({ done: false, value: unread.splice(0) });
-      return batches.next().then((step) => (step.done ? { done: true, value: undefined } : step));
-    },
-    next: async () => {
-      if (unread.length === 0) {
-        const step = await batches.next();
-        if (step.done) return { done: true, value: undefined };
-        unread = step.value;
-      }
-      return { done: false, value: unread.shift() as T };
-    },
-    return: async () => {
-      listener.close();
-      await batches.return(undefined);
-      return { done: true, value: undefined };
-    },
-    throw: (error?: unknown) => {
-      listener.close();
-      return batches.throw(error).then(() => ({ done: true, value: undefined }));
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   createSourceEventStream,
   execute,
@@ -12,7 +13,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { withFreshLoaders, type Context } from '../context.js';
-import type { EventStream } from '../realtime/streams.js';
+import type { EventStream } from '../realtime/source-stream.js';
 import { logInternalErrors } from './errors.js';
 import type { DeliveryTally } from './metrics.js';
 
@@ -90,10 +91,7 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
       viewerDependence.set(args.document, dependsOnViewer);
     }
     const viewer = dependsOnViewer ? ((args.contextValue as Context).viewer?.id ?? '') : '';
-    // Each subscriber parses its own copy of the document: the text identifies it. Built once per
-    // subscription, so each event's lookup hashes a string V8 has hashed before.
-    const documentText = args.document.loc?.source.body ?? print(args.document);
-    const key = `${documentText}\u0000${viewer}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+    const key = subscriptionKey(args, viewer);
     // Every Subscription field's stream is built in realtime/streams.ts.
     if (!isEventStream(source)) throw new Error('A subscription field returned a stream without nextBatch (see realtime/streams.ts).');
     const endWith = (error: unknown): Error => {
@@ -102,9 +100,21 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
       options.ended(String((masked as GraphQLError).extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
       return masked;
     };
-    const serialized = mapBatches(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), endWith);
-    return writeFrames(serialized, sink, options.deliveries);
+    return new FrameWriter(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), endWith, sink, options.deliveries).iterator();
   };
+}
+
+/**
+ * Who shares an execution: the document's text, the viewer (when it matters), the operation and the
+ * variables. Kept by the subscription for its life, so as a digest of fixed size (the text itself,
+ * concatenated, held every part and the ropes between them), built once, so each event's lookup hashes
+ * a string V8 has hashed before.
+ */
+function subscriptionKey(args: ExecutionArgs, viewer: string): string {
+  const documentText = args.document.loc?.source.body ?? print(args.document);
+  return createHash('sha256')
+    .update(`${documentText}\u0000${viewer}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`)
+    .digest('base64');
 }
 
 function selectsViewerDependentField(schema: GraphQLSchema, document: DocumentNode): boolean {
@@ -134,103 +144,137 @@ const isEventStream = (source: AsyncIterator<unknown>): source is EventStream<un
  */
 const EXECUTE_AHEAD = 16;
 
-/**
- * Maps a source stream's batches to their payloads, in order, reading ahead of the consumer while
- * events flow: each batch that arrives starts the read of one more, up to EXECUTE_AHEAD, so an idle
- * stream waits with one read pending (its memory is per socket, times thousands). A batch whose
- * payloads are all ready (the usual case for all but the first subscriber of an event) maps without
- * a wait. return() reaches the source at once.
- */
-function mapBatches(
-  source: EventStream<unknown>,
-  map: (event: unknown) => Payload | Promise<Payload>,
-  endWith: (error: unknown) => Error,
-): AsyncIterator<Payload[], undefined> {
-  type Step = IteratorResult<Payload[], undefined>;
-  const ahead: Promise<Step>[] = [];
-  let ended = false;
-  const pull = (): Promise<Step> => {
-    const step = source.nextBatch().then(
-      (batch): Step | Promise<Step> => {
-        if (batch.done) {
-          ended = true;
-          return { done: true, value: undefined };
-        }
-        if (!ended && ahead.length < EXECUTE_AHEAD) ahead.push(pull());
-        const payloads = batch.value.map(map);
-        return payloads.every((payload) => !(payload instanceof Promise))
-          ? { done: false, value: payloads as Payload[] }
-          : Promise.all(payloads).then((ready) => ({ done: false, value: ready }));
-      },
-      async (error: unknown): Promise<Step> => {
-        ended = true;
-        await source.return?.();
-        throw endWith(error instanceof GraphQLError ? error : new GraphQLError(String(error), { originalError: error as Error }));
-      },
-    );
-    // Steps pulled ahead may never be asked for (the consumer stopped at an earlier error).
-    step.catch(() => {});
-    return step;
-  };
-  return {
-    next: () => {
-      if (!ended && ahead.length === 0) ahead.push(pull());
-      return ahead.shift() ?? Promise.resolve({ done: true, value: undefined });
-    },
-    return: async () => {
-      ended = true;
-      ahead.length = 0;
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-  };
-}
+type Done = IteratorResult<ExecutionResult, undefined>;
 
 /**
- * Writes each serialized payload in a graphql-ws `next` frame of the subscription, so that graphql-ws
- * does not serialize the same result again for every subscriber. graphql-ws still drives the
- * operation: the iterator it gets yields nothing and ends as the stream does (done, or with the
- * stream's error), which graphql-ws answers with `complete` or `error` after the frames written here;
- * its return() (the client completed, or the socket closed) stops the stream.
+ * Reads a source stream's batches, maps each to its payloads and writes them in graphql-ws `next`
+ * frames of the subscription, in order, so that graphql-ws does not serialize the same result again
+ * for every subscriber. While events flow, each batch that arrives starts the read of one more, up to
+ * EXECUTE_AHEAD batches executing ahead of the socket. Driven by callbacks, not an async loop: an idle
+ * subscription holds its one pending read and nothing else (its memory is per socket, times thousands).
+ * A batch whose payloads are all ready (the usual case for all but the first subscriber of an event)
+ * is written without a wait.
+ *
+ * graphql-ws still drives the operation: the iterator it gets (iterator()) yields nothing and ends as
+ * the stream does (done, or with the stream's error), which graphql-ws answers with `complete` or
+ * `error` after the frames written here; its return() (the client completed, or the socket closed)
+ * stops the stream at once.
  */
-function writeFrames(
-  batches: AsyncIterator<Payload[], undefined>,
-  sink: FrameSink,
-  deliveries: DeliveryTally,
-): AsyncIterableIterator<ExecutionResult> {
-  const prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
-  let stopped = false;
-  const ended = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
-    for (let step = await batches.next(); !step.done && !stopped; step = await batches.next()) {
-      const now = Date.now();
-      for (const payload of step.value) {
-        // Only a full socket makes the subscription wait (see ws-transport.ts).
-        const full = sink.send(`${prefix}${payload.text}}`);
-        deliveries.count(now, payload.sentAtMs);
-        if (full) await full;
-        if (stopped) break;
+class FrameWriter {
+  /** Mapped batches not written yet, in order: ready, or their payloads' promise. */
+  private readonly ahead: (Payload[] | Promise<Payload[]>)[] = [];
+  private reading = false;
+  private writing = false;
+  private stopped = false;
+  /** Set once the source has nothing more: done (null) or its error. */
+  private sourceEnd: { error: unknown } | null = null;
+  private finish: (error: unknown) => void = () => {};
+  /** What graphql-ws waits for: the end of the subscription. */
+  readonly ended = new Promise<Done>((resolve, reject) => {
+    this.finish = (error) => (error === null ? resolve({ done: true, value: undefined }) : reject(error));
+  });
+  private readonly prefix: string;
+  private readonly onBatch = (step: IteratorResult<unknown[], undefined>) => this.arrived(step);
+  private readonly onError = (error: unknown) => this.failed(error);
+
+  constructor(
+    private readonly source: EventStream<unknown>,
+    private readonly map: (event: unknown) => Payload | Promise<Payload>,
+    private readonly endWith: (error: unknown) => Error,
+    private readonly sink: FrameSink,
+    private readonly deliveries: DeliveryTally,
+  ) {
+    this.prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
+    // graphql-ws never asks for a subscription the client completed while it was being set up.
+    this.ended.catch(() => {});
+    this.read();
+  }
+
+  iterator(): AsyncIterableIterator<ExecutionResult> {
+    return {
+      next: () => this.ended,
+      return: async () => {
+        await this.stop();
+        return { done: true, value: undefined };
+      },
+      throw: async (error) => {
+        await this.stop();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private read(): void {
+    if (this.reading || this.stopped || this.sourceEnd || this.ahead.length >= EXECUTE_AHEAD) return;
+    this.reading = true;
+    this.source.nextBatch().then(this.onBatch, this.onError);
+  }
+
+  private arrived(step: IteratorResult<unknown[], undefined>): void {
+    this.reading = false;
+    if (this.stopped) return;
+    if (step.done) {
+      this.sourceEnd = { error: null };
+    } else {
+      const payloads = step.value.map(this.map);
+      if (payloads.every((payload) => !(payload instanceof Promise))) {
+        this.ahead.push(payloads as Payload[]);
+      } else {
+        const ready = Promise.all(payloads);
+        // Batches executed ahead may never be written (the subscription stopped at an earlier error).
+        ready.catch(() => {});
+        this.ahead.push(ready);
       }
+      this.read();
     }
-    return { done: true, value: undefined };
-  })();
-  // graphql-ws never asks for a subscription the client completed while it was being set up.
-  ended.catch(() => {});
-  const stop = async () => {
-    stopped = true;
-    await batches.return?.();
-  };
-  return {
-    next: () => ended,
-    return: async () => {
-      await stop();
-      return { done: true, value: undefined };
-    },
-    throw: async (error) => {
-      await stop();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+    void this.write();
+  }
+
+  private failed(error: unknown): void {
+    this.reading = false;
+    if (this.stopped) return;
+    this.sourceEnd = { error: this.endWith(error instanceof GraphQLError ? error : new GraphQLError(String(error), { originalError: error as Error })) };
+    void this.source.return?.();
+    void this.write();
+  }
+
+  /** Writes what is ahead, in order; only a full socket makes it wait (see ws-transport.ts). Ends the subscription after the last batch. */
+  private async write(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.ahead.length > 0 && !this.stopped) {
+        const next = this.ahead[0]!;
+        const payloads = Array.isArray(next) ? next : await next;
+        this.ahead.shift();
+        this.read();
+        const now = Date.now();
+        for (const payload of payloads) {
+          const full = this.sink.send(`${this.prefix}${payload.text}}`);
+          this.deliveries.count(now, payload.sentAtMs);
+          if (full) await full;
+          if (this.stopped) break;
+        }
+      }
+    } catch (error) {
+      await this.stop();
+      this.finish(error);
+      return;
+    } finally {
+      this.writing = false;
+    }
+    if (this.stopped) this.finish(null);
+    else if (this.sourceEnd) this.finish(this.sourceEnd.error);
+  }
+
+  private async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.ahead.length = 0;
+    if (!this.writing) this.finish(null);
+    await this.source.return?.();
+  }
 }
