@@ -135,6 +135,7 @@ async function measure(backend: 'embedded' | 'postgres'): Promise<Record<string,
     }
     await sleep(SETTLE_MS);
     const beforeSockets = memoryOf(server.pid).rssMB;
+    const heapBeforeSockets = await heapOf(server.url);
     await heapSnapshot(server, 'before the sockets');
     log(`${backend}: opening ${socketCount} sockets with 2 subscriptions each`);
     const sockets: WebSocket[] = new Array(socketCount);
@@ -161,7 +162,9 @@ async function measure(backend: 'embedded' | 'postgres'): Promise<Record<string,
       rssBeforeSocketsMB: round(beforeSockets),
       rssWithSocketsMB: round(withSockets),
       perSocketKB: round(((withSockets - beforeSockets) * 1024) / socketCount),
-      // V8's heap at that reading: what it holds (used) and what it has taken from the system (total).
+      // V8's heap at the readings: what it holds, garbage included (used), and what it has taken from the system (total).
+      heapUsedBeforeSocketsMB: round(heapBeforeSockets.usedMB),
+      heapTotalBeforeSocketsMB: round(heapBeforeSockets.totalMB),
       heapUsedWithSocketsMB: round(heapWithSockets.usedMB),
       heapTotalWithSocketsMB: round(heapWithSockets.totalMB),
       rssAfterCloseMB: round(afterClose),

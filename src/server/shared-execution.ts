@@ -79,6 +79,18 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
     return JSON.stringify({ ...result, errors: result.errors.map((error) => options.maskError(error)) });
   };
 
+  /** One object for all subscriptions: each keeps its args and key, not closures over them. */
+  const execution: Execution = {
+    payloadOf: (event, args, key) => executeOnce(event, key, () => executeEvent(args, event)),
+    endWith: (error, args) => {
+      logInternalErrors((args.contextValue as Context).log, [error]);
+      const masked = options.maskError(error);
+      options.ended(String((masked as GraphQLError).extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+      return masked;
+    },
+    deliveries: options.deliveries,
+  };
+
   return async (args: ExecutionArgs, sink: FrameSink): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> => {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterator(source)) {
@@ -91,17 +103,19 @@ export function createSharedSubscribe(options: SharedSubscribeOptions) {
       viewerDependence.set(args.document, dependsOnViewer);
     }
     const viewer = dependsOnViewer ? ((args.contextValue as Context).viewer?.id ?? '') : '';
-    const key = subscriptionKey(args, viewer);
     // Every Subscription field's stream is built in realtime/streams.ts.
     if (!isEventStream(source)) throw new Error('A subscription field returned a stream without nextBatch (see realtime/streams.ts).');
-    const endWith = (error: unknown): Error => {
-      logInternalErrors((args.contextValue as Context).log, [error]);
-      const masked = options.maskError(error);
-      options.ended(String((masked as GraphQLError).extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
-      return masked;
-    };
-    return new FrameWriter(source, (event) => executeOnce(event, key, () => executeEvent(args, event)), endWith, sink, options.deliveries).iterator();
+    return new FrameWriter(source, args, subscriptionKey(args, viewer), execution, sink);
   };
+}
+
+/** What a subscription's FrameWriter asks of the shared execution. */
+interface Execution {
+  /** The event's serialized payload for the subscription's (document, variables, viewer): shared, ready or running. */
+  payloadOf(event: unknown, args: ExecutionArgs, key: string): Payload | Promise<Payload>;
+  /** The error a subscription's stream ended with, logged, counted and masked for the client. */
+  endWith(error: unknown, args: ExecutionArgs): Error;
+  deliveries: DeliveryTally;
 }
 
 /**
@@ -155,12 +169,12 @@ type Done = IteratorResult<ExecutionResult, undefined>;
  * A batch whose payloads are all ready (the usual case for all but the first subscriber of an event)
  * is written without a wait.
  *
- * graphql-ws still drives the operation: the iterator it gets (iterator()) yields nothing and ends as
+ * graphql-ws still drives the operation: as its iterator, the writer yields nothing and ends as
  * the stream does (done, or with the stream's error), which graphql-ws answers with `complete` or
  * `error` after the frames written here; its return() (the client completed, or the socket closed)
  * stops the stream at once.
  */
-class FrameWriter {
+class FrameWriter implements AsyncIterableIterator<ExecutionResult> {
   /** Mapped batches not written yet, in order: ready, or their payloads' promise. */
   private readonly ahead: (Payload[] | Promise<Payload[]>)[] = [];
   private reading = false;
@@ -168,43 +182,56 @@ class FrameWriter {
   private stopped = false;
   /** Set once the source has nothing more: done (null) or its error. */
   private sourceEnd: { error: unknown } | null = null;
-  private finish: (error: unknown) => void = () => {};
-  /** What graphql-ws waits for: the end of the subscription. */
-  readonly ended = new Promise<Done>((resolve, reject) => {
-    this.finish = (error) => (error === null ? resolve({ done: true, value: undefined }) : reject(error));
-  });
+  /** The end of the subscription, once known (null: done); what graphql-ws's read settles with. */
+  private endedWith: { error: unknown } | null = null;
+  /** graphql-ws's read, made at its first next(): unasked, an ending error is nobody's unhandled rejection. */
+  private resolveEnded: ((step: Done) => void) | null = null;
+  private rejectEnded: ((error: unknown) => void) | null = null;
   private readonly prefix: string;
   private readonly onBatch = (step: IteratorResult<unknown[], undefined>) => this.arrived(step);
   private readonly onError = (error: unknown) => this.failed(error);
 
   constructor(
     private readonly source: EventStream<unknown>,
-    private readonly map: (event: unknown) => Payload | Promise<Payload>,
-    private readonly endWith: (error: unknown) => Error,
+    private readonly args: ExecutionArgs,
+    private readonly key: string,
+    private readonly execution: Execution,
     private readonly sink: FrameSink,
-    private readonly deliveries: DeliveryTally,
   ) {
     this.prefix = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":`;
-    // graphql-ws never asks for a subscription the client completed while it was being set up.
-    this.ended.catch(() => {});
     this.read();
   }
 
-  iterator(): AsyncIterableIterator<ExecutionResult> {
-    return {
-      next: () => this.ended,
-      return: async () => {
-        await this.stop();
-        return { done: true, value: undefined };
-      },
-      throw: async (error) => {
-        await this.stop();
-        throw error;
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+  /** graphql-ws's one read: it settles when the subscription ends (the frames are written here meanwhile). */
+  next(): Promise<Done> {
+    const ended = this.endedWith;
+    if (ended) return ended.error === null ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(ended.error);
+    return new Promise<Done>((resolve, reject) => {
+      this.resolveEnded = resolve;
+      this.rejectEnded = reject;
+    });
+  }
+
+  async return(): Promise<Done> {
+    await this.stop();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<Done> {
+    await this.stop();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private finish(error: unknown): void {
+    if (this.endedWith) return;
+    this.endedWith = { error };
+    if (error === null) this.resolveEnded?.({ done: true, value: undefined });
+    else this.rejectEnded?.(error);
+    this.resolveEnded = this.rejectEnded = null;
   }
 
   private read(): void {
@@ -219,7 +246,7 @@ class FrameWriter {
     if (step.done) {
       this.sourceEnd = { error: null };
     } else {
-      const payloads = step.value.map(this.map);
+      const payloads = step.value.map((event) => this.execution.payloadOf(event, this.args, this.key));
       if (payloads.every((payload) => !(payload instanceof Promise))) {
         this.ahead.push(payloads as Payload[]);
       } else {
@@ -236,7 +263,8 @@ class FrameWriter {
   private failed(error: unknown): void {
     this.reading = false;
     if (this.stopped) return;
-    this.sourceEnd = { error: this.endWith(error instanceof GraphQLError ? error : new GraphQLError(String(error), { originalError: error as Error })) };
+    const graphqlError = error instanceof GraphQLError ? error : new GraphQLError(String(error), { originalError: error as Error });
+    this.sourceEnd = { error: this.execution.endWith(graphqlError, this.args) };
     void this.source.return?.();
     void this.write();
   }
@@ -254,7 +282,7 @@ class FrameWriter {
         const now = Date.now();
         for (const payload of payloads) {
           const full = this.sink.send(`${this.prefix}${payload.text}}`);
-          this.deliveries.count(now, payload.sentAtMs);
+          this.execution.deliveries.count(now, payload.sentAtMs);
           if (full) await full;
           if (this.stopped) break;
         }
