@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
 import { unlessServicesShared } from './support/database.js';
-import { startTestServer, startTwoInstances, type TestServer } from './support/server.js';
+import { startTestServer, type TestServer, useTwoInstances } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { connectSocket, subscribeReady } from './support/ws.js';
 
@@ -253,15 +253,10 @@ describe('blocking people, and who may message you', () => {
 
 // A block made on one instance applies on the other at once: its copy of the block list is dropped through Redis.
 describe('blocks on several instances', { skip: unlessServicesShared }, () => {
-  let a: TestServer;
-  let b: TestServer;
-  let closeInstances: () => Promise<void>;
-  before(async () => {
-    ({ a, b, close: closeInstances } = await startTwoInstances());
-  });
-  after(() => closeInstances());
+  const instances = useTwoInstances();
 
   it('marks messages on the other instance once blocked', async () => {
+    const { a, b } = instances;
     const alice = await createUser(a, 'alice');
     const bob = await createUser(a, 'bob');
     const roomId = await createRoomWith(a, alice, [bob]);

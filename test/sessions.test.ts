@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { graphql } from './generated/gql.js';
 import { unlessServicesShared } from './support/database.js';
-import { startTestServer, TEST_JWT_SECRET, startTwoInstances, type TestServer } from './support/server.js';
+import { startTestServer, TEST_JWT_SECRET, type TestServer, useTwoInstances } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { openEventStream } from './support/sse.js';
 import { connectSocket } from './support/ws.js';
@@ -271,15 +271,10 @@ describe('sessions', () => {
 
 // Two instances on one database and Redis: a session ended on one is refused, and its sockets closed, on the other.
 describe('sessions on several instances', { skip: unlessServicesShared }, () => {
-  let a: TestServer;
-  let b: TestServer;
-  let closeInstances: () => Promise<void>;
-  before(async () => {
-    ({ a, b, close: closeInstances } = await startTwoInstances());
-  });
-  after(() => closeInstances());
+  const instances = useTwoInstances();
 
   it('ends a session everywhere', async () => {
+    const { a, b } = instances;
     const user = await createUser(a, 'roamer');
     const laptop = await logInAgain(b, user);
     // Instance b has checked and remembered the session before it ends.
@@ -298,6 +293,7 @@ describe('sessions on several instances', { skip: unlessServicesShared }, () => 
   });
 
   it('ends a server-sent-events subscription on one instance when its session ends on the other', async () => {
+    const { a, b } = instances;
     const user = await createUser(a, 'sseroamer');
     const stream = await openEventStream(b.url, SessionsEvents, {}, user.token);
     try {

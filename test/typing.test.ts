@@ -5,8 +5,8 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { topics, type RoomEventPayload } from '../src/realtime/topics.js';
 import { graphql } from './generated/gql.js';
 import { createRoomWith, send } from './support/chat.js';
-import { createTestDatabase, unlessServicesShared, type TestDatabase } from './support/database.js';
-import { startTestServer, uniqueRedisPrefix, type GraphQLResponse, type TestServer } from './support/server.js';
+import { unlessServicesShared } from './support/database.js';
+import { startTestServer, useTwoInstances, type GraphQLResponse, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { connectSocket } from './support/ws.js';
 
@@ -172,23 +172,10 @@ describe('typing timeout', () => {
 });
 
 describe('typing across instances', { skip: unlessServicesShared }, () => {
-  let database: TestDatabase;
-  let a: TestServer;
-  let b: TestServer;
-
-  before(async () => {
-    database = await createTestDatabase();
-    const redisPrefix = uniqueRedisPrefix();
-    a = await startTestServer({ database, redisPrefix, env: { TYPING_TIMEOUT: '1s' } });
-    b = await startTestServer({ database, redisPrefix, env: { TYPING_TIMEOUT: '1s' } });
-  });
-  after(async () => {
-    await a.close();
-    await b.close();
-    await database.drop();
-  });
+  const instances = useTwoInstances(() => ({ env: { TYPING_TIMEOUT: '1s' } }));
 
   it('publishes one typing:true and one typing:false for a session refreshed on both instances', async () => {
+    const { a, b } = instances;
     const alice = await createUser(a, 'alice');
     const roomId = await createRoomWith(a, alice, []);
     const onA = await recordTyping(a, roomId);

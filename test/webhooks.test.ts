@@ -13,7 +13,7 @@ import { createTestDatabase, usingPostgres, unlessServicesShared, type TestDatab
 import { capturedLogger } from './support/logs.js';
 import { scrape, value } from './support/metrics.js';
 import { assertCode, RoomsCreateRoom, RoomsJoin, RoomsLeave } from './support/rooms.js';
-import { startTestServer, startTwoInstances, type TestServer } from './support/server.js';
+import { startTestServer, type TestServer, useTwoInstances } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
 import { waitFor } from './support/wait.js';
 import { connectSocket } from './support/ws.js';
@@ -324,15 +324,13 @@ describe('the webhook queue', () => {
 // Two instances on one database deliver one queue: each event once, each room's in seq order.
 describe('outgoing webhooks on several instances', { skip: unlessServicesShared }, () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let instances: Awaited<ReturnType<typeof startTwoInstances>>;
   before(async () => {
     receiver = await startReceiver();
-    instances = await startTwoInstances({ env: { WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hooks`, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY: '1' } });
   });
-  after(async () => {
-    await instances.close();
-    await receiver.close();
-  });
+  after(() => receiver.close());
+  const instances = useTwoInstances(() => ({
+    env: { WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hooks`, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY: '1' },
+  }));
 
   it('delivers what both instances queue, once each, in order per room', async () => {
     const { a, b } = instances;

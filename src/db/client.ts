@@ -62,7 +62,7 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     const pglite = await openPGliteWorker(location.dir);
     factory = pglite.factory;
     closeDriver = () => pglite.close();
-    migrate = () => applyMigrations(factory);
+    migrate = async () => [...pglite.created, ...(await applyMigrations(factory))];
   }
   const listeners = new Set<(sql: string) => void>();
   const prisma = new PrismaClient({

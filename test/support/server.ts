@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { loadConfig } from '../../src/config.js';
@@ -106,6 +108,27 @@ export async function startTwoInstances(options: Pick<TestServerOptions, 'env'> 
       await a.close();
       await b.close();
       await database.drop();
+    },
+  };
+}
+
+/**
+ * Two instances (startTwoInstances) for the enclosing describe: started before its tests, with the
+ * options options() gives then, and closed after them. Read `a` and `b` inside the tests.
+ */
+export function useTwoInstances(options: () => Pick<TestServerOptions, 'env'> = () => ({})): { readonly a: TestServer; readonly b: TestServer } {
+  let instances: Awaited<ReturnType<typeof startTwoInstances>> | undefined;
+  before(async () => {
+    instances = await startTwoInstances(options());
+  });
+  after(() => instances?.close());
+  const started = () => instances ?? assert.fail('the instances start before the tests');
+  return {
+    get a() {
+      return started().a;
+    },
+    get b() {
+      return started().b;
     },
   };
 }
