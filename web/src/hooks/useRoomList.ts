@@ -23,6 +23,7 @@ const RoomList = graphql(`
             seq
             body
             createdAt
+            deletedAt
             author {
               id
               displayName
@@ -62,6 +63,7 @@ const RoomListEvents = graphql(`
           seq
           body
           createdAt
+          deletedAt
           author {
             id
             displayName
