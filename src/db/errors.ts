@@ -1,11 +1,14 @@
+import pg from 'pg';
 import { Prisma } from '../generated/prisma/client.js';
 
 /**
  * True when error is a unique-constraint violation, optionally on a constraint whose name or fields
  * mention `hint`: P2002 from the query builder, or P2010 wrapping the driver's error for raw SQL.
  * Through driver adapters the constraint sits under meta.driverAdapterError.cause.constraint, not meta.target.
+ * Also pg's own error (23505), for statements run on `pg` directly (Database.queryRows).
  */
 export function isUniqueViolation(error: unknown, hint?: string): boolean {
+  if (error instanceof pg.DatabaseError) return error.code === '23505' && (!hint || (error.constraint ?? '').includes(hint));
   if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
   const meta = JSON.stringify(error.meta ?? {});
   const unique = error.code === 'P2002' || (error.code === 'P2010' && meta.includes('"kind":"UniqueConstraintViolation"'));
@@ -19,9 +22,11 @@ export function isRecordMissing(error: unknown): boolean {
 
 /**
  * True when PostgreSQL aborted the statement to break a deadlock (or a serialization failure): the
- * driver adapter reports both as TransactionWriteConflict (P2034, or P2010 wrapping it for raw SQL).
+ * driver adapter reports both as TransactionWriteConflict (P2034, or P2010 wrapping it for raw SQL);
+ * pg's own error carries their SQLSTATEs, 40P01 and 40001.
  */
 export function isDeadlock(error: unknown): boolean {
+  if (error instanceof pg.DatabaseError) return error.code === '40P01' || error.code === '40001';
   if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
   return error.code === 'P2034' || (error.code === 'P2010' && JSON.stringify(error.meta ?? {}).includes('"kind":"TransactionWriteConflict"'));
 }
