@@ -10,6 +10,7 @@ import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations } from './migrations.js';
 import { openPGliteWorker } from './pglite-worker.js';
+import { parseUtcTimestamp, TIMESTAMP_OID } from './utc-timestamps.js';
 
 export type { PrismaClient };
 
@@ -32,9 +33,9 @@ export interface Database {
   prisma: PrismaClient;
   /**
    * Runs a statement of the hot path past Prisma's raw-query path (parameter serialization, row
-   * mapping): on PostgreSQL straight on `pg`, prepared; on PGlite through Prisma, whose adapter runs on
-   * PGlite's thread. Rows as `$queryRaw` gives them: timestamps as Dates, jsonb parsed, int4 as numbers.
-   * Errors are the driver's (db/errors.ts knows both).
+   * mapping): on PostgreSQL straight on `pg`, prepared; on PGlite straight on PGlite, on its thread.
+   * Rows as `$queryRaw` gives them: timestamps as Dates, jsonb parsed, int4 as numbers. Errors are the
+   * driver's, with PostgreSQL's SQLSTATE in `code` (db/errors.ts).
    */
   queryRows<Row>(statement: NamedStatement): Promise<Row[]>;
   /** Applies pending migrations (what `prisma migrate deploy` does); returns their names. */
@@ -86,7 +87,10 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     factory = pglite.factory;
     closeDriver = () => pglite.close();
     migrate = () => applyMigrations(factory);
-    queryRows = ({ text, values }) => prisma.$queryRawUnsafe(text, ...values);
+    queryRows = async ({ text, values }) => {
+      notifyListeners(text);
+      return pglite.query(text, values);
+    };
   }
   const listeners = new Set<(sql: string) => void>();
   const notifyListeners = (sql: string) => listeners.forEach((listener) => listener(sql));
@@ -111,15 +115,10 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
   };
 }
 
-/**
- * pg's parsers, but a `timestamp` (Prisma's DateTime: UTC without a zone) read as UTC, as Prisma reads
- * it, not in the process's time zone.
- */
+/** pg's parsers, but a `timestamp` read as UTC. */
 const prismaTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.TIMESTAMP && format !== 'binary'
-      ? (value: string) => new Date(`${value.replace(' ', 'T')}Z`)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === TIMESTAMP_OID && format !== 'binary' ? parseUtcTimestamp : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** A factory whose connections, and the transactions they start, report each statement to notify. */

@@ -7,12 +7,14 @@ import type { SqlDriverAdapter, Transaction } from '@prisma/driver-adapter-utils
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { openPGlite } from './pglite.js';
 import { serializeError, type Opened, type Reply, type Request, type Started } from './pglite-worker.js';
+import { parseUtcTimestamp, TIMESTAMP_OID } from './utc-timestamps.js';
 
 const port = parentPort!;
 const pglite = await openPGlite((workerData as { dir: string | null }).dir);
 const factory = new PrismaPGlite(pglite);
 const adapters = new Map<number, SqlDriverAdapter>();
 const transactions = new Map<number, Transaction>();
+const queryOptions = { parsers: { [TIMESTAMP_OID]: parseUtcTimestamp } };
 let nextId = 0;
 
 function opened(adapter: SqlDriverAdapter): Opened {
@@ -57,6 +59,8 @@ async function perform(request: Request): Promise<unknown> {
       adapters.delete(request.target);
       return adapter?.dispose();
     }
+    case 'query':
+      return (await pglite.query(request.text, request.values, queryOptions)).rows;
     case 'close':
       return pglite.close();
   }
