@@ -31,6 +31,8 @@ const backends = option('backend', 'embedded,postgres')
   });
 /** Settling time before a reading: the server finishes what the last burst started. */
 const SETTLE_MS = 5000;
+/** Before the idle reading: the server collects its start-up garbage 5 s after it starts (src/main.ts). */
+const IDLE_SETTLE_MS = 10_000;
 const heapSnapshots = option('heap-snapshots', '');
 
 const log = (text: string) => process.stderr.write(`[memory ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -107,7 +109,7 @@ async function waitForMetric(url: string, name: string, wanted: number, what: st
 async function measure(backend: 'embedded' | 'postgres'): Promise<Record<string, unknown>> {
   const { server, cleanup } = await startServer(backend);
   try {
-    await sleep(SETTLE_MS);
+    await sleep(IDLE_SETTLE_MS);
     const idle = memoryOf(server.pid).rssMB;
     log(`${backend}: idle RSS ${round(idle)} MB; signing up ${userCount} users`);
     const poster = createPoster(server.url, 8);

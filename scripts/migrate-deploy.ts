@@ -1,12 +1,11 @@
 // npm run db:migrate:deploy: applies pending migrations to DATABASE_URL (PostgreSQL) if set,
 // else to the PGlite database in ${DATA_DIR:-./.parley}/pglite.
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { resolve } from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { applyMigrations } from "../src/db/migrations.js";
+import { createPGliteDirectory, openPGlite } from "../src/db/pglite.js";
 
 async function deploy(): Promise<{ target: string; applied: string[] }> {
   const url = process.env.DATABASE_URL;
@@ -19,10 +18,10 @@ async function deploy(): Promise<{ target: string; applied: string[] }> {
     }
   }
   const dataDir = resolve(process.env.DATA_DIR ?? "./.parley", "pglite");
-  await mkdir(join(dataDir, ".."), { recursive: true }); // PGlite doesn't create parents
-  const pglite = new PGlite(dataDir);
+  const created = await createPGliteDirectory(dataDir);
+  const pglite = await openPGlite(dataDir);
   try {
-    return { target: dataDir, applied: await applyMigrations(new PrismaPGlite(pglite)) };
+    return { target: dataDir, applied: [...created, ...(await applyMigrations(new PrismaPGlite(pglite)))] };
   } finally {
     await pglite.close();
   }

@@ -86,7 +86,7 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     const pglite = await openPGliteWorker(location.dir);
     factory = pglite.factory;
     closeDriver = () => pglite.close();
-    migrate = () => applyMigrations(factory);
+    migrate = async () => [...pglite.created, ...(await applyMigrations(factory))];
     queryRows = async ({ text, values }) => {
       notifyListeners(text);
       return pglite.query(text, values);

@@ -1,6 +1,7 @@
 // Prisma migrations through the WebAssembly schema engine (@prisma/schema-engine-wasm), so
 // neither deploy nor create needs the native engine binary. The only module that knows that
 // engine: see /work/shared/notes/prisma-offline.md for the recipe.
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -152,10 +153,38 @@ export async function applyMigrations(
   logger?: EngineLogger,
 ): Promise<string[]> {
   const migrationsList = await readMigrations(migrationsDir);
+  if (await allApplied(factory, migrationsList)) return [];
   return withEngine(factory, logger, async (engine) => {
     const out = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return out.appliedMigrationNames;
   });
+}
+
+/**
+ * Whether the database records every migration as applied, unchanged, and none as failed: then a
+ * start need not load the schema engine, whose WebAssembly (~40 MB) would stay in the process for
+ * its life. Anything else (a new database, a pending, failed or edited migration) is the engine's call.
+ */
+async function allApplied(factory: SqlMigrationAwareDriverAdapterFactory, migrations: MigrationList): Promise<boolean> {
+  const adapter = await factory.connect();
+  try {
+    const query = async (sql: string) => (await adapter.queryRaw({ sql, args: [], argTypes: [] })).rows;
+    const [[table] = []] = await query(`SELECT to_regclass('_prisma_migrations') IS NOT NULL`);
+    if (table !== true) return false;
+    const rows = await query(
+      'SELECT migration_name, checksum, finished_at IS NOT NULL, rolled_back_at IS NOT NULL FROM _prisma_migrations',
+    );
+    if (rows.some(([, , finished, rolledBack]) => finished !== true && rolledBack !== true)) return false;
+    const applied = new Map(
+      rows.filter(([, , finished, rolledBack]) => finished === true && rolledBack !== true).map(([name, checksum]) => [name, checksum]),
+    );
+    return migrations.migrationDirectories.every(({ path, migrationFile }) => {
+      const { content } = migrationFile;
+      return content.tag === 'ok' && applied.get(path) === createHash('sha256').update(content.value).digest('hex');
+    });
+  } finally {
+    await adapter.dispose();
+  }
 }
 
 function timestamp(d = new Date()): string {

@@ -5,12 +5,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SqlDriverAdapter, Transaction } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { openPGlite } from './pglite.js';
-import { serializeError, type Opened, type Reply, type Request, type Started } from './pglite-worker.js';
+import { createPGliteDirectory, openPGlite } from './pglite.js';
+import { serializeError, type Opened, type Ready, type Reply, type Request, type Started } from './pglite-worker.js';
 import { parseUtcTimestamp, TIMESTAMP_OID } from './utc-timestamps.js';
 
 const port = parentPort!;
-const pglite = await openPGlite((workerData as { dir: string | null }).dir);
+const { dir } = workerData as { dir: string | null };
+const created = dir ? await createPGliteDirectory(dir) : [];
+const pglite = await openPGlite(dir);
 const factory = new PrismaPGlite(pglite);
 const adapters = new Map<number, SqlDriverAdapter>();
 const transactions = new Map<number, Transaction>();
@@ -78,4 +80,4 @@ port.on('message', ({ id, request }: { id: number; request: Request }) => {
     (error: unknown) => port.postMessage({ id, error: serializeError(error) } satisfies Reply),
   );
 });
-port.postMessage('ready');
+port.postMessage({ ready: created } satisfies Ready);

@@ -17,6 +17,7 @@ import {
   type Transaction,
   type TransactionOptions,
 } from '@prisma/driver-adapter-utils';
+import { runSiblingSource } from './sibling-module.js';
 
 /** A call on the worker's adapter or transaction `target` (ids the worker handed out). */
 export type Request =
@@ -32,12 +33,16 @@ export type SerializedError =
   | { driverAdapterError: DriverAdapterError['cause'] }
   | { name: string; message: string; stack?: string; fields: Record<string, unknown> };
 
+/** The worker's first message: PGlite is open; the migrations applied when its data directory was created. */
+export type Ready = { ready: string[] };
 export type Reply = { id: number; result?: unknown; error?: SerializedError };
 export type Opened = { id: number; info?: ConnectionInfo };
 export type Started = { id: number; options: TransactionOptions };
 
 export interface PGliteWorker {
   factory: SqlMigrationAwareDriverAdapterFactory;
+  /** The migrations applied when the data directory was created (by a child process, see createPGliteDirectory). */
+  created: string[];
   /**
    * Runs one statement on PGlite itself, past the adapter (Database.queryRows): its rows as objects,
    * `timestamp` columns read as UTC. In PGlite's queue like every other call.
@@ -47,23 +52,13 @@ export interface PGliteWorker {
   close(): Promise<void>;
 }
 
-// tsx runs the sources (tests, benches), plain node the compiled dist/: the entry is a sibling either
-// way, and a TypeScript one is loaded through tsx's API (Node 20 passes no module loader on to workers).
-function startThread(dir: string | null): Worker {
-  const workerData = { dir };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./pglite-thread.js', import.meta.url), { workerData });
-  const entry = JSON.stringify(new URL('./pglite-thread.ts', import.meta.url).href);
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  return new Worker(`import(${tsx}).then(({ tsImport }) => tsImport(${entry}, ${entry}))`, { eval: true, workerData, execArgv: [] });
-}
-
 /** Opens PGlite in dir (in memory when null) on a new worker thread. */
 export async function openPGliteWorker(dir: string | null): Promise<PGliteWorker> {
-  const worker = startThread(dir);
+  const worker = new Worker(runSiblingSource(import.meta.url, 'pglite-thread'), { eval: true, workerData: { dir }, execArgv: [] });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   let stopped: Error | undefined;
-  let opened: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  let opened: { resolve: (created: string[]) => void; reject: (error: Error) => void } | undefined;
   const stop = (error: Error) => {
     stopped ??= error;
     opened?.reject(stopped);
@@ -72,8 +67,8 @@ export async function openPGliteWorker(dir: string | null): Promise<PGliteWorker
   };
   worker.on('error', stop);
   worker.on('exit', (code) => stop(new Error(`PGlite's worker exited (${code})`)));
-  worker.on('message', (reply: Reply | 'ready') => {
-    if (reply === 'ready') return opened?.resolve();
+  worker.on('message', (reply: Reply | Ready) => {
+    if ('ready' in reply) return opened?.resolve(reply.ready);
     const call = pending.get(reply.id);
     if (!call) return;
     pending.delete(reply.id);
@@ -82,7 +77,7 @@ export async function openPGliteWorker(dir: string | null): Promise<PGliteWorker
     if (reply.error) call.reject(deserializeError(reply.error));
     else call.resolve(reply.result);
   });
-  await new Promise<void>((resolve, reject) => (opened = { resolve, reject }));
+  const created = await new Promise<string[]>((resolve, reject) => (opened = { resolve, reject }));
   opened = undefined;
   worker.unref();
 
@@ -120,6 +115,7 @@ export async function openPGliteWorker(dir: string | null): Promise<PGliteWorker
   });
 
   return {
+    created,
     factory: {
       provider: 'postgres',
       adapterName: 'pglite-prisma-adapter',

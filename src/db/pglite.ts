@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import { runSiblingSource } from './sibling-module.js';
 
 /**
  * PostgreSQL's memory settings sized for one embedded process. PGlite's WebAssembly heap holds the
@@ -14,37 +15,30 @@ const options = (): PGliteOptions => ({
   startParams: [...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams, ...MEMORY_PARAMS],
 });
 
-/**
- * Opens PGlite in dir (in memory when null). A new data directory is first created by a child
- * process that then exits: PGlite runs initdb in a second, throwaway PostgreSQL instance, and the
- * hundreds of MB that takes would stay in this process (a worker thread's too: the C heap keeps
- * what a thread freed).
- */
+/** Opens PGlite in dir (in memory when null); a directory must have been made by createPGliteDirectory. */
 export async function openPGlite(dir: string | null): Promise<PGlite> {
-  if (dir) {
-    // PGlite does not create the parent folder of its data directory.
-    mkdirSync(dir, { recursive: true });
-    if (!existsSync(join(dir, 'PG_VERSION'))) await initializeInChild(dir);
-  }
   const pglite = dir ? new PGlite(dir, options()) : new PGlite(options());
   await pglite.waitReady;
   return pglite;
 }
 
-function initializeInChild(dir: string): Promise<void> {
-  const script = `const { PGlite } = await import(process.env.PGLITE_MODULE);
-    const pglite = new PGlite(process.env.PGLITE_DIR, { startParams: JSON.parse(process.env.PGLITE_PARAMS) });
-    await pglite.waitReady;
-    await pglite.close();`;
-  const env = {
-    ...process.env,
-    PGLITE_MODULE: import.meta.resolve('@electric-sql/pglite'),
-    PGLITE_DIR: dir,
-    PGLITE_PARAMS: JSON.stringify(options().startParams),
-  };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '--eval', script], { env }, (error, _stdout, stderr) =>
-      error ? reject(new Error(`PGlite could not create its database in ${dir}: ${stderr || error.message}`)) : resolve(),
+/**
+ * Creates PGlite's data directory in dir, migrated, unless it exists; returns the migrations applied.
+ * A child process does it and exits: PGlite runs initdb in a second, throwaway PostgreSQL instance
+ * and the migrations load Prisma's schema engine, hundreds of MB that would stay in this process
+ * (a worker thread's too: the C heap keeps what a thread freed).
+ */
+export async function createPGliteDirectory(dir: string): Promise<string[]> {
+  // PGlite does not create the parent folder of its data directory.
+  mkdirSync(dir, { recursive: true });
+  if (existsSync(join(dir, 'PG_VERSION'))) return [];
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '--eval', runSiblingSource(import.meta.url, 'pglite-create'), dir],
+      (error, out, stderr) =>
+        error ? reject(new Error(`PGlite could not create its database in ${dir}: ${stderr || error.message}`)) : resolve(out),
     );
   });
+  return JSON.parse(stdout) as string[];
 }

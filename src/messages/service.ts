@@ -5,7 +5,7 @@ import { Prisma, type Message, type RoomMember } from '../generated/prisma/clien
 import { memberKey, memberRoom, requireMember } from '../rooms/access.js';
 import { requireManager, requireOutranks } from '../rooms/permissions.js';
 import { requireMayMessageIn } from '../users/blocks.js';
-import { queueWebhook } from '../webhooks/queue.js';
+import { queueWebhook, writeReporting } from '../webhooks/queue.js';
 import { lockLiveMessage, memberMessage } from './access.js';
 import { messageDeleted, messageUpdated, readReceipt } from './events.js';
 import { validBody, validClientMessageId, validEmoji, validPayload, validReadSeq } from './input.js';
@@ -108,7 +108,7 @@ export async function editMessage(app: App, userId: string, clientMessageId: str
   const { message } = await memberMessage(app.prisma, messageId, userId);
   if (message.authorId !== userId) throw fail.forbidden('Only its author can edit a message.');
   const edited = { ...message, body: text, editedAt: new Date() };
-  await app.prisma.$transaction(async (tx) => {
+  await writeReporting(app, 'message.edited', async (tx) => {
     // Conditional, so an edit racing a delete cannot bring the body back.
     const { count } = await tx.message.updateMany({ where: { id: messageId, deletedAt: null }, data: { body: edited.body, editedAt: edited.editedAt } });
     if (count === 0) throw fail.conflict('This message was deleted: it can no longer be edited.');

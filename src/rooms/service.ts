@@ -4,7 +4,7 @@ import { fail } from '../errors.js';
 import type { RoomVisibility } from '../generated/prisma/client.js';
 import type { HookPoints } from '../hooks.js';
 import { requireAcceptsDirectMessages, requireNotBlocked } from '../users/blocks.js';
-import { queueWebhook } from '../webhooks/queue.js';
+import { queueWebhook, writeReporting } from '../webhooks/queue.js';
 import { memberRoom, requireUsers } from './access.js';
 import { memberJoined, roomDeleted, roomUpdated } from './events.js';
 import { distinctUserIds, validRoomName, validTopic } from './input.js';
@@ -23,7 +23,7 @@ export async function createRoom(
   const topic = validTopic(input.topic);
   const memberIds = distinctUserIds(input.memberIds, 'memberIds').filter((id) => id !== viewerId);
   await requireUsers(app.prisma, memberIds);
-  const room = await app.prisma.$transaction(async (tx) => {
+  const room = await writeReporting(app, 'room.created', async (tx) => {
     const created = await tx.room.create({
       data: {
         kind: 'GROUP',

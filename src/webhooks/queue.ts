@@ -16,6 +16,18 @@ export async function queueWebhook(app: App, tx: Prisma.TransactionClient, occur
   await tx.webhookDelivery.create({ data: { event: occurrence.event, body: webhookBody(occurrence) } });
 }
 
+/**
+ * Runs a write that reports event in a transaction when that event is queued (so it commits with the
+ * write), and on the client itself when it is not: a write of one statement needs no BEGIN/COMMIT.
+ */
+export function writeReporting<T>(
+  app: App,
+  event: WebhookOccurrence['event'],
+  write: (db: Prisma.TransactionClient) => Promise<T>,
+): Promise<T> {
+  return app.config.webhooks?.events.has(event) ? app.prisma.$transaction(write) : write(app.prisma);
+}
+
 /** message.sent's body around the seq, for the appender's statement to queue; null when the event is not chosen. */
 export const sentWebhook = (settings: WebhookSettings | null, message: Omit<WebhookMessage, 'seq'>) =>
   settings?.events.has('message.sent') ? sentBodyAround(message) : null;
