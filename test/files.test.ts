@@ -27,6 +27,7 @@ const FilesSend = graphql(`
   mutation FilesSend($input: SendMessageInput!) {
     sendMessage(input: $input) {
       id
+      body
       attachments {
         id
         name
@@ -206,6 +207,24 @@ for (const store of ['directory', 'database'] as const) {
       assert.equal(again.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
       const bobs = await api.request(FilesSend, { input: { roomId, body: 'mine', attachmentIds: [(await uploaded(alice, png(1, 1), 'a.png')).id] } }, bob.token);
       assert.equal(bobs.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    });
+
+    it('sends a message of attachments alone over HTTP and graphql-ws; one of nothing is refused', async () => {
+      const overHttp = await api.ok(FilesSend, { input: { roomId, attachmentIds: [(await uploaded(alice, png(1, 1), 'alone.png')).id] } }, alice.token);
+      assert.equal(overHttp.sendMessage.body, null);
+      assert.deepEqual(overHttp.sendMessage.attachments.map((a) => a.name), ['alone.png']);
+      const socket = await connectSocket(api.wsUrl, alice.token);
+      sockets.push(socket);
+      const overSocket = await socket.execute(FilesSend, { input: { roomId, attachmentIds: [(await uploaded(alice, png(1, 1), 'ws.png')).id] } });
+      assert.equal(overSocket.errors, undefined);
+      assert.equal(overSocket.data?.sendMessage.body, null);
+      assert.deepEqual(overSocket.data?.sendMessage.attachments.map((a) => a.name), ['ws.png']);
+      for (const input of [{ roomId }, { roomId, attachmentIds: [] }]) {
+        const refused = await api.request(FilesSend, { input }, alice.token);
+        assert.equal(refused.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(input));
+        const refusedOverSocket = await socket.execute(FilesSend, { input });
+        assert.equal(refusedOverSocket.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(input));
+      }
     });
 
     it('downloads with the signed URL or a member token, with safe headers; 404 for outsiders and unknown files alike', async () => {

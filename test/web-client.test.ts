@@ -394,6 +394,8 @@ describe('web client in a browser', () => {
     await frank.page.getByLabel('Edit message').fill('At the bakery');
     await frank.page.getByRole('button', { name: 'Save', exact: true }).click();
     await waitFor(async () => assert.deepEqual(await replyBodies(erin.page), ['At the bakery']), 'the edited reply');
+    // The reply is the room's last message: the room list's preview follows its edit.
+    await waitFor(async () => assert.equal(await previewOf(erin.page, 'kitchen'), `${frank.name}: At the bakery`), 'the preview of the edited reply');
     await erin.page.getByRole('button', { name: 'Close thread' }).click();
 
     // Frank deletes his message: Erin sees it deleted, with nothing left to react with; its thread stays.
@@ -468,6 +470,11 @@ function reactionsOf(page: Page, body: string): Promise<string[][]> {
 async function attach(page: Page, file: { name: string; mimeType: string; buffer: Buffer }, accepted = true): Promise<void> {
   await page.getByLabel('Attach files to the message').setInputFiles(file);
   if (accepted) await page.getByRole('list', { name: 'Files for the message' }).getByRole('button', { name: `Remove ${file.name}` }).waitFor({ timeout: WAIT_MS });
+}
+
+/** The last-message preview of a room in the room list. */
+function previewOf(page: Page, room: string): Promise<string | null> {
+  return page.getByRole('list', { name: 'Rooms' }).getByRole('listitem').filter({ hasText: room }).locator('.preview').textContent();
 }
 
 /** A message in the open room's log, by its body. */

@@ -7,6 +7,7 @@ import type { SqlDriverAdapter, Transaction } from '@prisma/driver-adapter-utils
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { createPGliteDirectory, openPGlite } from './pglite.js';
 import { serializeError, type Opened, type Ready, type Reply, type Request, type Started } from './pglite-worker.js';
+import { parseUtcTimestamp, TIMESTAMP_OID } from './utc-timestamps.js';
 
 const port = parentPort!;
 const { dir } = workerData as { dir: string | null };
@@ -15,6 +16,7 @@ const pglite = await openPGlite(dir);
 const factory = new PrismaPGlite(pglite);
 const adapters = new Map<number, SqlDriverAdapter>();
 const transactions = new Map<number, Transaction>();
+const queryOptions = { parsers: { [TIMESTAMP_OID]: parseUtcTimestamp } };
 let nextId = 0;
 
 function opened(adapter: SqlDriverAdapter): Opened {
@@ -59,6 +61,8 @@ async function perform(request: Request): Promise<unknown> {
       adapters.delete(request.target);
       return adapter?.dispose();
     }
+    case 'query':
+      return (await pglite.query(request.text, request.values, queryOptions)).rows;
     case 'close':
       return pglite.close();
   }

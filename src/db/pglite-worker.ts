@@ -25,7 +25,8 @@ export type Request =
   | { op: 'queryRaw' | 'executeRaw'; target: number; query: SqlQuery }
   | { op: 'executeScript'; target: number; script: string }
   | { op: 'startTransaction'; target: number; isolationLevel?: IsolationLevel }
-  | { op: 'commit' | 'rollback' | 'dispose'; target: number };
+  | { op: 'commit' | 'rollback' | 'dispose'; target: number }
+  | { op: 'query'; text: string; values: unknown[] };
 
 /** An error as it crosses: the adapter's own (its PostgreSQL fields in cause), or any other with its own fields (code, detail…). */
 export type SerializedError =
@@ -42,6 +43,11 @@ export interface PGliteWorker {
   factory: SqlMigrationAwareDriverAdapterFactory;
   /** The migrations applied when the data directory was created (by a child process, see createPGliteDirectory). */
   created: string[];
+  /**
+   * Runs one statement on PGlite itself, past the adapter (Database.queryRows): its rows as objects,
+   * `timestamp` columns read as UTC. In PGlite's queue like every other call.
+   */
+  query<Row>(text: string, values: unknown[]): Promise<Row[]>;
   /** Closes PGlite (flushing its data directory), then stops the thread. */
   close(): Promise<void>;
 }
@@ -116,6 +122,7 @@ export async function openPGliteWorker(dir: string | null): Promise<PGliteWorker
       connect: async () => adapter(await call<Opened>({ op: 'connect' })),
       connectToShadowDb: async () => adapter(await call<Opened>({ op: 'connectToShadowDb' })),
     },
+    query: (text, values) => call({ op: 'query', text, values }),
     close: async () => {
       if (!stopped) await call({ op: 'close' });
       stop(new Error('PGlite is closed'));

@@ -1,7 +1,7 @@
 import type { WebhookSettings } from '../config.js';
-import type { PrismaClient } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import { isDeadlock, isUniqueViolation } from '../db/errors.js';
-import { Prisma, type RoomMember, type RoomRole } from '../generated/prisma/client.js';
+import type { Prisma, RoomMember, RoomRole } from '../generated/prisma/client.js';
 import { uuidv7 } from '../ids.js';
 import { sentWebhook } from '../webhooks/queue.js';
 import type { StoredMessage } from './events.js';
@@ -53,7 +53,7 @@ interface Pending {
  * also queues each message's webhook delivery: queued exactly when stored, at no extra round trip.
  */
 export function createMessageAppender(
-  prisma: PrismaClient,
+  db: Database,
   published: (messages: StoredMessage[]) => Promise<void>,
   parallel: number,
   webhooks: WebhookSettings | null,
@@ -110,7 +110,7 @@ export function createMessageAppender(
     }
     let appended: Appended[];
     try {
-      appended = await insert(prisma, fresh, webhooks);
+      appended = await insert(db, fresh, webhooks);
     } catch (error) {
       if (isUniqueViolation(error, 'clientMessageId') || isDeadlock(error)) {
         // A retry committed elsewhere after this statement's snapshot: alone, the retry is simply not
@@ -180,28 +180,25 @@ interface AppendedRow {
  * that is gone. With message.sent webhooks, each stored message's delivery is queued in arrival order
  * (so a room's in seq order; the rooms' row locks order concurrent statements), its body joined around
  * the seq the statement hands out.
+ *
+ * The drafts come as one array per column (unnest), so the text is the same for every batch size and
+ * PostgreSQL keeps its plan (Database.queryRows prepares it once per connection).
  */
-async function insert(prisma: PrismaClient, batch: Pending[], webhooks: WebhookSettings | null): Promise<Appended[]> {
-  const now = new Date();
-  let queuesWebhooks = false;
-  const drafts = batch.map(({ id, roomId, draft }, index) => {
-    const sent = sentWebhook(webhooks, { id, roomId, ...draft, createdAt: now, editedAt: null, deletedAt: null });
-    queuesWebhooks ||= sent !== null;
-    return Prisma.sql`(${id}::text, ${roomId}::text, ${draft.authorId}::text, ${draft.body}::text, ${draft.payload === null ? null : JSON.stringify(draft.payload)}::jsonb, ${draft.replyToId}::text, ${draft.clientMessageId}::text, ${index}::int, ${sent?.head ?? null}::text, ${sent?.tail ?? null}::text)`;
-  });
+function appendStatement(queuesWebhooks: boolean): string {
   // Unreferenced, it still runs (PostgreSQL runs every data-modifying WITH to completion).
   const queued = queuesWebhooks
-    ? Prisma.sql`,
+    ? `,
     "queued" AS (
       INSERT INTO "WebhookDelivery" ("event", "body")
       SELECT 'message.sent', d."webhookHead" || s."seq"::text || d."webhookTail"
       FROM "stored" s JOIN "draft" d ON d."id" = s."id"
       ORDER BY d."position"
     )`
-    : Prisma.empty;
-  const rows = await prisma.$queryRaw<AppendedRow[]>`
-    WITH "draft" ("id", "roomId", "authorId", "body", "payload", "replyToId", "clientMessageId", "position", "webhookHead", "webhookTail") AS (
-      VALUES ${Prisma.join(drafts)}
+    : '';
+  return `
+    WITH "draft" AS (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[])
+        WITH ORDINALITY AS d ("id", "roomId", "authorId", "body", "payload", "replyToId", "clientMessageId", "webhookHead", "webhookTail", "position")
     ),
     "accepted" AS (
       SELECT d.*, COALESCE(r."threadRootId", r."id") AS "threadRootId",
@@ -217,14 +214,14 @@ async function insert(prisma: PrismaClient, batch: Pending[], webhooks: WebhookS
     ),
     "counted" AS (SELECT "roomId", count(*)::int AS "n" FROM "accepted" GROUP BY "roomId"),
     "next" AS (
-      UPDATE "Room" SET "lastSeq" = "Room"."lastSeq" + c."n", "lastActivityAt" = ${now}
+      UPDATE "Room" SET "lastSeq" = "Room"."lastSeq" + c."n", "lastActivityAt" = $10::timestamp(3)
       FROM "counted" c
       WHERE "Room"."id" = c."roomId"
       RETURNING "Room"."id" AS "roomId", "Room"."lastSeq" - c."n" AS "before"
     ),
     "stored" AS (
       INSERT INTO "Message" ("id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "threadRootId", "clientMessageId", "createdAt")
-      SELECT a."id", a."roomId", nx."before" + a."rank", a."authorId", a."body", a."payload", a."replyToId", a."threadRootId", a."clientMessageId", ${now}
+      SELECT a."id", a."roomId", nx."before" + a."rank", a."authorId", a."body", a."payload", a."replyToId", a."threadRootId", a."clientMessageId", $10::timestamp(3)
       FROM "accepted" a JOIN "next" nx ON nx."roomId" = a."roomId"
       RETURNING "id", "roomId", "seq", "authorId", "body", "payload", "replyToId", "threadRootId", "clientMessageId", "createdAt"
     )${queued}
@@ -235,6 +232,41 @@ async function insert(prisma: PrismaClient, batch: Pending[], webhooks: WebhookS
     JOIN "RoomMember" rm ON rm."roomId" = s."roomId" AND rm."userId" = s."authorId"
     JOIN "User" u ON u."id" = s."authorId"
     ORDER BY s."roomId", s."seq"`;
+}
+
+const APPEND = { name: 'parley_append', text: appendStatement(false) };
+const APPEND_QUEUING_WEBHOOKS = { name: 'parley_append_webhooks', text: appendStatement(true) };
+
+async function insert(db: Database, batch: Pending[], webhooks: WebhookSettings | null): Promise<Appended[]> {
+  const now = new Date();
+  // One array per column of the statement's unnest, in its order.
+  const ids: string[] = [];
+  const roomIds: string[] = [];
+  const authorIds: string[] = [];
+  const bodies: (string | null)[] = [];
+  const payloads: (string | null)[] = [];
+  const replyToIds: (string | null)[] = [];
+  const clientMessageIds: (string | null)[] = [];
+  const webhookHeads: (string | null)[] = [];
+  const webhookTails: (string | null)[] = [];
+  let queuesWebhooks = false;
+  for (const { id, roomId, draft } of batch) {
+    const sent = sentWebhook(webhooks, { id, roomId, ...draft, createdAt: now, editedAt: null, deletedAt: null });
+    queuesWebhooks ||= sent !== null;
+    ids.push(id);
+    roomIds.push(roomId);
+    authorIds.push(draft.authorId);
+    bodies.push(draft.body);
+    payloads.push(draft.payload === null ? null : JSON.stringify(draft.payload));
+    replyToIds.push(draft.replyToId);
+    clientMessageIds.push(draft.clientMessageId);
+    webhookHeads.push(sent?.head ?? null);
+    webhookTails.push(sent?.tail ?? null);
+  }
+  const rows = await db.queryRows<AppendedRow>({
+    ...(queuesWebhooks ? APPEND_QUEUING_WEBHOOKS : APPEND),
+    values: [ids, roomIds, authorIds, bodies, payloads, replyToIds, clientMessageIds, webhookHeads, webhookTails, now.toISOString()],
+  });
   return rows.map((row) => ({
     message: {
       id: row.id,

@@ -82,14 +82,14 @@ async function notStored(
   throw fail.conflict('The room changed while the message was being sent: send it again.');
 }
 
-/** A body and/or a payload; the payload passes the size limit and the server's message checker. */
+/** A body, a payload, attachments, or several; the payload passes the size limit and the server's message checker. */
 async function validContent(
   app: App,
   message: { roomId: string; authorId: string },
   input: SendMessageInput,
 ): Promise<{ body: string | null; payload: Prisma.InputJsonObject | null }> {
-  if (input.body == null && input.payload == null) {
-    throw fail.badInput('A message needs a body, a payload, or both.', 'body');
+  if (input.body == null && input.payload == null && !input.attachmentIds?.length) {
+    throw fail.badInput('A message needs a body, a payload or attachments.', 'body');
   }
   const body = input.body == null ? null : validBody(app.config.limits, input.body);
   if (input.payload == null) return { body, payload: null };

@@ -36,7 +36,7 @@ export const Message = builder.prismaNode('Message', {
     room: t.relation('room'),
     seq: t.exposeInt('seq'),
     author: t.relation('author', { type: User, nullable: true, description: 'Null only for messages of deleted accounts.' }),
-    body: t.exposeString('body', { nullable: true, description: 'Null once the message is deleted.' }),
+    body: t.exposeString('body', { nullable: true, description: 'Null once the message is deleted, and for a message sent with only a payload or attachments.' }),
     payload: t.expose('payload', {
       type: 'JSON',
       nullable: true,

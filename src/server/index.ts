@@ -102,7 +102,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     limits: createRateLimits(config.rateLimits, redis, metrics.rateLimitRefused),
     connections: createConnectionLimits(config.rateLimits, metrics.rateLimitRefused),
     appender: createMessageAppender(
-      db.prisma,
+      db,
       (messages) => {
         metrics.messagesStored(messages.length);
         return bus.publishAll(messages.flatMap(messageSent));

@@ -40,7 +40,7 @@ export function Chat({ onLogOut }: { onLogOut: () => void }) {
 }
 
 function ChatLayout({ viewer, onLogOut }: { viewer: ChatViewer; onLogOut: () => void }) {
-  const { rooms, error: roomsError, refresh, applyRead } = useRoomList(viewer.id);
+  const { rooms, error: roomsError, refresh, applyRead, applyChanged } = useRoomList(viewer.id);
   const [openRoomId, openRoom] = useOpenRoom();
   const openRoomSummary = rooms.find((room) => room.id === openRoomId);
   // A room just created, joined or opened: list it before showing it.
@@ -77,6 +77,7 @@ function ChatLayout({ viewer, onLogOut }: { viewer: ChatViewer; onLogOut: () => 
           viewer={viewer}
           lastReadSeq={openRoomSummary?.myMembership?.lastReadSeq ?? 0}
           onRead={applyRead}
+          onMessageChanged={applyChanged}
         />
       ) : (
         <main className="room empty">

@@ -25,8 +25,8 @@ interface Props {
 
 /**
  * The message box, with files to attach. A send carries a clientMessageId, so sending it again after a
- * failure stores it once. A message of files alone is sent with their names as its body (a message needs
- * one), which is also what previews and search show of it.
+ * failure stores it once. A message of files alone is sent with their names as its body (the API takes it
+ * without one), so previews and search show it by them.
  */
 export function Composer({ roomId, replyToId, label, onSent }: Props) {
   const [text, setText] = useState('');

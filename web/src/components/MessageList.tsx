@@ -83,7 +83,12 @@ export function MessageItem({ message, viewerId, onChanged, children }: ItemProp
       <span className="author">{message.author?.displayName ?? 'Deleted account'}</span>
       <time dateTime={message.createdAt}>{timeOf(message.createdAt)}</time>
       {message.editedAt && message.deletedAt === null && <span className="muted edited">(edited)</span>}
-      {message.body === null ? <p className="body deleted">Message deleted</p> : <p className="body">{message.body}</p>}
+      {message.deletedAt !== null ? (
+        <p className="body deleted">Message deleted</p>
+      ) : (
+        // Null for a message of attachments or a payload alone.
+        message.body !== null && <p className="body">{message.body}</p>
+      )}
       <Attachments messageId={message.id} attachments={message.attachments} />
       {onChanged && <MessageControls message={message} viewerId={viewerId} onChanged={onChanged} />}
       {children}

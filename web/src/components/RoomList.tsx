@@ -52,7 +52,7 @@ export function RoomList({ rooms, error, viewerId, openRoomId, onOpen }: Props) 
                 )}
                 {room.lastMessage && (
                   <span className="preview">
-                    {room.lastMessage.author?.displayName ?? 'Someone'}: {room.lastMessage.body ?? 'deleted'}
+                    {room.lastMessage.author?.displayName ?? 'Someone'}: {room.lastMessage.deletedAt ? 'deleted' : (room.lastMessage.body ?? '(no text)')}
                   </span>
                 )}
               </a>

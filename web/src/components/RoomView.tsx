@@ -46,6 +46,8 @@ interface Props {
   viewer: ChatViewer;
   lastReadSeq: number;
   onRead: (marker: MarkReadMutation['markRead']) => void;
+  /** A message of this room edited, deleted or re-reacted: the room list's preview may show it. */
+  onMessageChanged: (message: ChatMessage) => void;
 }
 
 /**
@@ -53,7 +55,7 @@ interface Props {
  * open thread. Thread replies show in their thread only. Edits, deletions and reactions, this viewer's
  * and others' (MessageUpdated), change the message where it shows.
  */
-export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
+export function RoomView({ roomId, viewer, lastReadSeq, onRead, onMessageChanged: onListed }: Props) {
   const [{ data }, refetchDetails] = useQuery({ query: RoomDetails, variables: { roomId } });
   // Members and their presence may have changed while the socket was down.
   const reconnects = useReconnects();
@@ -75,8 +77,9 @@ export function RoomView({ roomId, viewer, lastReadSeq, onRead }: Props) {
     (message: ChatMessage) => {
       applyChanged(message);
       applyChangedReply(message);
+      onListed(message);
     },
-    [applyChanged, applyChangedReply],
+    [applyChanged, applyChangedReply, onListed],
   );
   const typing = useRoomEvents(roomId, viewer.id, { onRoomChanged: () => refetchDetails(), onThreadUpdated, onMessageChanged });
   const roots = useMemo(() => messages.filter((message) => !message.replyTo), [messages]);

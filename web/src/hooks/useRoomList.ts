@@ -23,6 +23,7 @@ const RoomList = graphql(`
             seq
             body
             createdAt
+            deletedAt
             author {
               id
               displayName
@@ -62,6 +63,7 @@ const RoomListEvents = graphql(`
           seq
           body
           createdAt
+          deletedAt
           author {
             id
             displayName
@@ -78,6 +80,8 @@ const RoomListEvents = graphql(`
 /** A room as the list shows it: the viewer's 30 most recently active rooms. */
 export type RoomSummary = RoomListQuery['rooms']['edges'][number]['node'];
 type ReadMarker = MarkReadMutation['markRead'];
+/** What the preview shows of a message edited or deleted. */
+type ChangedMessage = Pick<NewMessage, 'id' | 'body' | 'deletedAt'>;
 type NewMessage = Extract<RoomListEventsSubscription['myEvents'], { __typename: 'MessageAdded' }>['message'];
 
 /** A room as listed: unreadCount counts the messages up to countedThrough (a seq). */
@@ -86,7 +90,8 @@ type ListedRoom = RoomSummary & { countedThrough: number };
 type Action =
   | { type: 'snapshot'; rooms: RoomSummary[] }
   | { type: 'message'; message: NewMessage; viewerId: string }
-  | { type: 'read'; marker: ReadMarker };
+  | { type: 'read'; marker: ReadMarker }
+  | { type: 'changed'; message: ChangedMessage };
 
 interface State {
   rooms: ListedRoom[];
@@ -140,7 +145,9 @@ export function useRoomList(viewerId: string) {
   }, () => void refresh());
 
   const applyRead = useCallback((marker: ReadMarker) => dispatch({ type: 'read', marker }), []);
-  return { rooms: state.rooms, error, refresh, applyRead };
+  // myEvents does not carry edits and deletions: the open room hands them over.
+  const applyChanged = useCallback((message: ChangedMessage) => dispatch({ type: 'changed', message }), []);
+  return { rooms: state.rooms, error, refresh, applyRead, applyChanged };
 }
 
 function reduce(state: State, action: Action): State {
@@ -171,6 +178,13 @@ function reduce(state: State, action: Action): State {
               countedThrough: Math.max(room.countedThrough, marker.room.lastSeq),
             }
           : room,
+      );
+      return { rooms };
+    }
+    case 'changed': {
+      const { id, body, deletedAt } = action.message;
+      const rooms = state.rooms.map((room) =>
+        room.lastMessage?.id === id ? { ...room, lastMessage: { ...room.lastMessage, body, deletedAt } } : room,
       );
       return { rooms };
     }
