@@ -7,6 +7,7 @@ import type { Context } from './context.js';
 import { fail } from './errors.js';
 import { decodeId } from './ids.js';
 import { inputTextPlugin } from './input-text.js';
+import { nodeIdsPlugin } from './node-ids.js';
 import type PrismaTypes from './generated/pothos-types.js';
 import { getDatamodel } from './generated/pothos-types.js';
 
@@ -33,7 +34,7 @@ export const builder = new SchemaBuilder<{
   // Fields are non-null unless they say otherwise, as in the API contract.
   defaultFieldNullability: false,
   // inputText first: its argument check runs before every other plugin's wrapper and the resolver.
-  plugins: [inputTextPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [inputTextPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin, nodeIdsPlugin],
   scopeAuth: {
     authScopes: (context) => ({
       authenticated: context.viewer !== null,

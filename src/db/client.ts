@@ -132,22 +132,33 @@ function observeQueries(factory: SqlDriverAdapterFactory, notify: (sql: string) 
 
 // Observed at the driver adapter: Prisma's own query events do not fire with driver adapters.
 function observe<Q extends SqlQueryable>(queryable: Q, notify: (sql: string) => void): Q {
+  // Made once per method: Prisma looks the adapter's methods up at every statement.
+  const methods = new Map<PropertyKey, unknown>();
   return new Proxy(queryable, {
     get(target, key) {
       const value: unknown = Reflect.get(target, key);
       if (typeof value !== 'function') return value;
-      // Adapters keep state in private fields: their methods must run on the adapter itself.
-      const method = value.bind(target) as (...args: unknown[]) => Promise<unknown>;
-      if (key === 'queryRaw' || key === 'executeRaw') {
-        return (query: SqlQuery) => {
-          notify(query.sql);
-          return method(query);
-        };
+      let observed = methods.get(key);
+      if (observed === undefined) {
+        // Adapters keep state in private fields: their methods must run on the adapter itself.
+        observed = observedMethod(key, value.bind(target) as (...args: unknown[]) => Promise<unknown>, notify);
+        methods.set(key, observed);
       }
-      if (key === 'startTransaction') {
-        return async (...args: unknown[]) => observe((await method(...args)) as SqlQueryable, notify);
-      }
-      return method;
+      return observed;
     },
   });
+}
+
+/** An adapter's method, bound to it, reporting the statements it runs (and those of the transactions it starts) to notify. */
+function observedMethod(key: PropertyKey, method: (...args: unknown[]) => Promise<unknown>, notify: (sql: string) => void): unknown {
+  if (key === 'queryRaw' || key === 'executeRaw') {
+    return (query: SqlQuery) => {
+      notify(query.sql);
+      return method(query);
+    };
+  }
+  if (key === 'startTransaction') {
+    return async (...args: unknown[]) => observe((await method(...args)) as SqlQueryable, notify);
+  }
+  return method;
 }

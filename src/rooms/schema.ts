@@ -34,11 +34,16 @@ builder.queryFields((t) => ({
     description: 'Null when there is no such room or the viewer may not see it.',
     authScopes: { authenticated: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) =>
-      context.app.prisma.room.findUnique({
+    resolve: async (query, _root, args, context) => {
+      const room = await context.app.prisma.room.findUnique({
         ...query,
         where: { ...visibleTo(viewerId(context)), id: parseId('Room', args.id, 'id') },
-      }),
+      });
+      // Only a member finds a private room (visibleTo): the `member` scope of its fields and
+      // messages need not ask the database again in this request.
+      if (room?.visibility === 'PRIVATE') context.memberOf.add(room.id);
+      return room;
+    },
   }),
   rooms: t.connection(
     {
