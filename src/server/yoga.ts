@@ -72,8 +72,9 @@ export function createGraphQLHandler(app: App) {
       useContractCodesForInvalidDocuments(),
       useMalformedRequestsAsBadInput(),
       useOperationRecords(app.metrics),
-      // A request whose client left (http.ts aborts it) stops executing; a server-sent-events
-      // subscription ends and lets go of its topics instead of outliving its connection.
+      // A server-sent-events subscription whose client left (http.ts aborts it) ends and lets go of
+      // its topics instead of outliving its connection. (A query or mutation runs to its end:
+      // graphql-js does not read the signal; its answer is dropped.)
       useExecutionCancellation(),
       useStreamsEndWithTheirSession(app.sessions),
     ],
