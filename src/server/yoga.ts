@@ -30,10 +30,9 @@ export interface HttpServerContext {
 }
 
 /**
- * Queries and mutations run on graphql-js's executor rather than yoga's default
- * (@graphql-tools/executor, whose @defer/@stream support the schema does not use and whose promise
- * handling costs more per field: a page of 100 messages resolves about 800). Subscriptions keep
- * yoga's (their events run through graphql-js in shared-execution.ts).
+ * Queries and mutations run on graphql-js's executor, as subscriptions' events already do
+ * (shared-execution.ts), rather than yoga's default @graphql-tools/executor, whose @defer/@stream
+ * support the schema does not use. Subscriptions start on yoga's.
  */
 const useGraphqlJsExecute: Plugin = { onExecute: ({ setExecuteFn }) => setExecuteFn(execute) };
 
