@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { after, before, describe, it } from 'node:test';
 import { graphql } from './generated/gql.js';
-import { send } from './support/chat.js';
+import { createRoomWith, send } from './support/chat.js';
 import { rawId, roomWithCast } from './support/rooms.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { createUser, type TestUser } from './support/users.js';
@@ -206,6 +206,18 @@ describe('SQL queries per request', () => {
     const forHundred = await statementsOf(history(100));
     assert.equal(forHundred, forTen, 'no statement per message');
     assert.ok(forHundred <= 10, `${forHundred} statements`);
+  });
+
+  it("reads no membership for a private room's page: room(id) found the viewer a member", async () => {
+    const page = async (visibility: 'PUBLIC' | 'PRIVATE') => {
+      const roomId = await createRoomWith(api, viewer, others, visibility);
+      for (const author of [viewer, ...others]) await send(api, author, roomId, `in a ${visibility} room`);
+      const history = () => api.ok(MsgCostHistory, { roomId, last: 10 }, viewer.token);
+      assert.equal((await history()).room?.messages.edges.length, 4);
+      return statementsOf(history);
+    };
+    // A public room is found without being a member: its messages' `member` scope still asks.
+    assert.equal(await page('PRIVATE'), (await page('PUBLIC')) - 1);
   });
 
   it('lists users with their presence (real or hidden) in a constant number of queries', async () => {
