@@ -7,6 +7,10 @@
  * - `many-rooms`: R rooms, one author each (its own user and token); M sends spread over the rooms,
  *   W in flight, over HTTP (keep-alive POSTs) and over graphql-ws (one socket per author). Beside it
  *   M `{ __typename }` requests with the same tokens, transport and W. `ratio` = sends/s ÷ no-op/s.
+ *   Beside it the CPU per operation of the server (`serverCpuMsPer*`), of this client
+ *   (`clientCpuMsPer*`) and of the whole machine (`machineCpuMsPer*`: the rest is the database
+ *   server and Redis); `machineCpuRatio` = no-op's ÷ send's machine CPU, the ratio a machine whose
+ *   cores are all busy in both phases allows.
  * - `hot-room`: A authors in one room, all sending at once (one in flight each), same comparison.
  * - `history`: a room of H messages, stored by one bulk INSERT in the setup (not H sends); over one
  *   graphql-ws socket and over one keep-alive HTTP connection, one at a time, a page of 100
@@ -36,7 +40,7 @@ import { join, resolve } from 'node:path';
 import { parseId } from '../src/ids.js';
 import { checkBackendReachable, startParleyChild } from './backends.js';
 import { createPoster, SocketSender, type Operation } from './clients.js';
-import { buildIfStale, cpuSecondsOf, type ServerChild } from './processes.js';
+import { buildIfStale, cpuSecondsOf, machineCpu, type ServerChild } from './processes.js';
 import { option, pool, positive, quantiles, round } from './stats.js';
 
 const list = (name: string, fallback: string, allowed: string[]) =>
@@ -129,16 +133,27 @@ async function postRetrying<T>(post: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs count operations with window in flight; returns operations/s and the server's CPU per operation. */
+/**
+ * Runs count operations with window in flight; returns operations/s and the CPU per operation of the
+ * server, of this client, and of the whole machine (the rest is the database server, Redis, and
+ * anything else running). With both cores busy, the rate of an operation follows the machine's CPU
+ * per operation, whichever process spends it.
+ */
 async function measureRate(server: ServerChild, count: number, window: number, operation: (index: number) => Promise<void>) {
   const cpu0 = cpuSecondsOf(server.pid);
+  const client0 = process.cpuUsage();
+  const machine0 = machineCpu();
   const window0 = process.hrtime.bigint() / 1000n;
   const t0 = performance.now();
   await pool(count, window, operation);
   const seconds = (performance.now() - t0) / 1000;
+  const client = process.cpuUsage(client0);
+  const msPerOp = (cpuSeconds: number) => round((cpuSeconds * 1000) / count);
   return {
     perS: round(count / seconds),
-    serverCpuMsPerOp: round(((cpuSecondsOf(server.pid) - cpu0) * 1000) / count),
+    serverCpuMsPerOp: msPerOp(cpuSecondsOf(server.pid) - cpu0),
+    clientCpuMsPerOp: msPerOp((client.user + client.system) / 1e6),
+    machineCpuMsPerOp: msPerOp(machineCpu().busy - machine0.busy),
     // CLOCK_MONOTONIC microseconds, as the server's .cpuprofile counts them (bench/profile-summary.ts --from/--to).
     windowUs: [Number(window0), Number(process.hrtime.bigint() / 1000n)],
   };
@@ -227,6 +242,11 @@ async function runSends(server: ServerChild, backend: string, users: User[], sha
       ratio: round(sends.perS / noOps.perS),
       serverCpuMsPerSend: sends.serverCpuMsPerOp,
       serverCpuMsPerNoOp: noOps.serverCpuMsPerOp,
+      clientCpuMsPerSend: sends.clientCpuMsPerOp,
+      clientCpuMsPerNoOp: noOps.clientCpuMsPerOp,
+      machineCpuMsPerSend: sends.machineCpuMsPerOp,
+      machineCpuMsPerNoOp: noOps.machineCpuMsPerOp,
+      machineCpuRatio: round(noOps.machineCpuMsPerOp / sends.machineCpuMsPerOp),
       ...verdict,
       ...(cpuProfDir ? { profileWindowUs: { noOps: noOps.windowUs, sends: sends.windowUs } } : {}),
       loadAvg1m: round(loadavg()[0]!),
