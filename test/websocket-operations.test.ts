@@ -276,21 +276,25 @@ describe('the same limits over graphql-ws', () => {
         const httpErrors = ((await overHttp.json()) as { errors?: GraphQLErrorJson[] }).errors;
         assert.equal(httpErrors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${limit} over HTTP: ${JSON.stringify(httpErrors)}`);
         assert.match(httpErrors![0]!.message, message, limit);
-        const overSocket = await new Promise<GraphQLErrorJson[]>((resolve, reject) => {
-          socket.client.subscribe(
-            { query },
-            {
-              next: () => reject(new Error(`${limit}: the socket ran what HTTP refused`)),
-              error: (error) => (Array.isArray(error) ? resolve(error as GraphQLErrorJson[]) : reject(error)),
-              complete: () => reject(new Error(`${limit}: completed without an error`)),
-            },
+        const overSocket = () =>
+          new Promise<GraphQLErrorJson[]>((resolve, reject) => {
+            socket.client.subscribe(
+              { query },
+              {
+                next: () => reject(new Error(`${limit}: the socket ran what HTTP refused`)),
+                error: (error) => (Array.isArray(error) ? resolve(error as GraphQLErrorJson[]) : reject(error)),
+                complete: () => reject(new Error(`${limit}: completed without an error`)),
+              },
+            );
+          });
+        // Twice: the socket skips validating documents it found valid before, never ones it refused.
+        for (const attempt of [1, 2]) {
+          assert.deepEqual(
+            (await overSocket()).map((error) => [error.message, error.extensions?.code]),
+            httpErrors!.map((error) => [error.message, error.extensions?.code]),
+            `${limit}, attempt ${attempt}`,
           );
-        });
-        assert.deepEqual(
-          overSocket.map((error) => [error.message, error.extensions?.code]),
-          httpErrors!.map((error) => [error.message, error.extensions?.code]),
-          limit,
-        );
+        }
       }
       assertContractFrames(socket);
     } finally {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
-import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.js';
 import { ErrorCode } from '../errors.js';
@@ -108,6 +108,13 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
       }
     }
   });
+  /**
+   * Documents (yoga's parse cache hands out one object per text) that passed validation. The schema and
+   * the rules are the same for every operation, and every validation hook acts only on errors, so a
+   * document valid once is valid again: sends skip the envelop round (yoga's own validation cache
+   * builds its key from every rule's name on each hit).
+   */
+  const validDocuments = new WeakSet<DocumentNode>();
   const socketLimits = createSocketLimits(
     app.config.rateLimits,
     app.connections,
@@ -184,8 +191,11 @@ export function attachWebSocketServer(app: App, yoga: GraphQLHandler, server: Se
           // Nor the rest of graphql-ws's ctx or the payload: a subscription keeps its context for its life.
           const enveloped = yoga.getEnveloped({ extra: ctx.extra, caller, log: state.log, userAgent: state.userAgent });
           const document = enveloped.parse(payload.query);
-          const errors = enveloped.validate(enveloped.schema, document);
-          if (errors.length > 0) return errors;
+          if (!validDocuments.has(document)) {
+            const errors = enveloped.validate(enveloped.schema, document);
+            if (errors.length > 0) return errors;
+            validDocuments.add(document);
+          }
           if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
             const refused = state.guard?.admitSubscription(id, ctx.subscriptions);
             if (refused) return [refused];
